@@ -1,0 +1,81 @@
+# escrowtrace — two commands for a newcomer: `make demo` and `make test`.
+# Everything they need (Debian's monero package, a local Jaeger) is installed here.
+
+SHELL       := /bin/bash
+GO          ?= go
+export PATH := /usr/local/go/bin:$(PATH)
+BIN         := $(CURDIR)/bin
+JAEGER      := $(BIN)/jaeger
+JAEGER_VER  := v1.76.0
+ARGS        ?=
+
+# Tests and the demo find the local Jaeger through this.
+export ESCROWTRACE_JAEGER := $(JAEGER)
+
+.PHONY: all tools jaeger jaeger-run jaeger-up jaeger-down build demo test test-short bench fuzz vet fmt clean
+
+all: build
+
+## tools: install monero-wallet-rpc/-cli (Debian package `monero`) when missing.
+tools:
+	@if command -v monero-wallet-rpc >/dev/null && command -v monero-wallet-cli >/dev/null; then \
+		echo "tools: $$(command -v monero-wallet-rpc) present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "tools: installing Debian package monero (monero-wallet-rpc, monero-wallet-cli)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q monero; \
+	else \
+		echo "tools: monero-wallet-rpc is missing. Install it with: sudo apt-get update && sudo apt-get install -y monero" >&2; \
+		exit 1; \
+	fi
+
+## jaeger: build Jaeger v2 from the Go module proxy into bin/jaeger (once, ~3 min).
+jaeger: $(JAEGER)
+
+$(JAEGER): deploy/jaeger/tool/go.mod deploy/jaeger/tool/go.sum
+	@echo "jaeger: building Jaeger $(JAEGER_VER) from source modules into $@ (takes a few minutes, once)"
+	@mkdir -p $(BIN)
+	cd deploy/jaeger/tool && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
+	@touch $@
+
+## jaeger-run: run the local Jaeger in the foreground (OTLP 127.0.0.1:4317/4318, API 127.0.0.1:16686).
+jaeger-run: $(JAEGER)
+	$(JAEGER) --config=file:deploy/jaeger/config-local.yaml
+
+## jaeger-up / jaeger-down: Jaeger with its UI from the official image, where Docker runs.
+jaeger-up:
+	docker compose -f deploy/jaeger/compose.yaml up -d --wait
+jaeger-down:
+	docker compose -f deploy/jaeger/compose.yaml down
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/escrowtrace ./cmd/escrowtrace
+
+## demo: a real instrumented 2-of-3 escrow setup. Try ARGS="--escrows 3 --rpc shared".
+demo: tools build
+	ENABLE_INSTRUMENTATION=1 $(BIN)/escrowtrace demo $(ARGS)
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
+
+## test: everything, against real monero-wallet-rpc processes and a real Jaeger.
+test: tools jaeger vet
+	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
+
+## test-short: unit tests only (fakes; no processes). Not a substitute for `make test`.
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## bench: the benchmarks behind BENCHMARKS.md.
+bench: tools
+	$(GO) test -run '^$$' -bench . -benchmem -count=6 -timeout 60m ./... | tee bench.txt
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeReply -fuzztime 60s ./walletrpc
+
+clean:
+	rm -rf $(BIN) traces

@@ -1,0 +1,131 @@
+package escrowconv
+
+import "go.opentelemetry.io/otel/attribute"
+
+// Instrumentation scope name used by otelmsig's tracers.
+const ScopeName = "github.com/escrowtrace/escrowtrace/otelmsig"
+
+// Span names. RPC client spans are named by the JSON-RPC method.
+const (
+	SpanEscrow = "escrow.setup"
+	SpanRound  = "multisig.round"
+)
+
+// Attribute keys on the escrow root span (and, for EscrowID, on every span
+// of the escrow, so a single span can be found by escrow in Jaeger).
+const (
+	// EscrowID is the application's escrow id, normally a UUID.
+	EscrowID = attribute.Key("escrow.id")
+	// EscrowTraceID is the legacy correlation id, "<escrow id>-<unix ms at start>".
+	EscrowTraceID = attribute.Key("escrow.trace_id")
+	// EscrowThreshold is M of M-of-N.
+	EscrowThreshold = attribute.Key("escrow.threshold")
+	// EscrowParticipants is N of M-of-N.
+	EscrowParticipants = attribute.Key("escrow.participants")
+	// EscrowAddress is the shared multisig address, set on success.
+	EscrowAddress = attribute.Key("escrow.multisig_address")
+)
+
+// Attribute keys on round spans.
+const (
+	// Round is the key-exchange round number, from 1.
+	Round = attribute.Key("multisig.round")
+	// RoundMethod is the main wallet RPC method of the round
+	// (make_multisig, exchange_multisig_keys).
+	RoundMethod = attribute.Key("multisig.round.method")
+)
+
+// Attribute keys that say which wallet a span or event is about.
+const (
+	// WalletRole is buyer, vendor, arbiter (lower case), or coordinator.
+	WalletRole = attribute.Key("wallet.role")
+	// WalletID is the application's id for the wallet.
+	WalletID = attribute.Key("wallet.id")
+	// WalletFilename is the wallet file name as given to open_wallet.
+	WalletFilename = attribute.Key("wallet.filename")
+	// WalletRPCPort is the wallet-rpc port on snapshot and pollution events
+	// (RPC spans carry semconv server.port instead).
+	WalletRPCPort = attribute.Key("wallet.rpc_port")
+)
+
+// RoleCoordinator is the legacy role of events that belong to no single wallet.
+const RoleCoordinator = "coordinator"
+
+// AttrSnapshotCall marks an RPC span made only to take a snapshot.
+const AttrSnapshotCall = attribute.Key("escrow.snapshot_call")
+
+// Snapshot events: one span event named EventSnapshot per wallet per point.
+const (
+	EventSnapshot = "wallet.snapshot"
+
+	// SnapshotPoint is the legacy point name, one of the Point* constants.
+	SnapshotPoint = attribute.Key("snapshot.point")
+	// SnapshotTimeMs is the unix time in ms at which the snapshot started.
+	SnapshotTimeMs = attribute.Key("snapshot.timestamp_ms")
+	// SnapshotDurationMs is how long the snapshot took (legacy collection_time_ms).
+	SnapshotDurationMs = attribute.Key("snapshot.collection_time_ms")
+	// SnapshotError is set when a snapshot could not be taken completely;
+	// the fields that could be read are still there.
+	SnapshotError = attribute.Key("snapshot.error")
+
+	WalletIsMultisig      = attribute.Key("wallet.is_multisig")
+	WalletMultisigReady   = attribute.Key("wallet.multisig_ready")
+	WalletThreshold       = attribute.Key("wallet.threshold")
+	WalletTotal           = attribute.Key("wallet.total")
+	WalletBalance         = attribute.Key("wallet.balance")          // atomic units
+	WalletUnlockedBalance = attribute.Key("wallet.unlocked_balance") // atomic units
+	WalletAddress         = attribute.Key("wallet.address")
+	WalletAddressHash     = attribute.Key("wallet.address_hash") // lower-case hex SHA-256
+	WalletFileExists      = attribute.Key("wallet.file.exists")
+	WalletFilePerms       = attribute.Key("wallet.file.perms") // owner bits, "rw-"; absent when no path is known
+	WalletOpenCount       = attribute.Key("wallet.open_wallets_count")
+)
+
+// The seven legacy snapshot points, in order.
+const (
+	PointPreRound1          = "SNAPSHOT_PRE_ROUND1"
+	PointPostMakeMultisig   = "SNAPSHOT_POST_MAKE_MULTISIG"
+	PointPreRound2          = "SNAPSHOT_PRE_ROUND2"
+	PointPostExportMultisig = "SNAPSHOT_POST_EXPORT_MULTISIG"
+	PointPreRound3          = "SNAPSHOT_PRE_ROUND3"
+	PointPostImportMultisig = "SNAPSHOT_POST_IMPORT_MULTISIG"
+	PointFinal              = "SNAPSHOT_FINAL"
+)
+
+// Points lists the snapshot points in the order a 2-of-3 setup takes them.
+var Points = []string{
+	PointPreRound1, PointPostMakeMultisig, PointPreRound2, PointPostExportMultisig,
+	PointPreRound3, PointPostImportMultisig, PointFinal,
+}
+
+// Error events: when a step fails, the span that failed and the escrow root
+// get RecordError (an "exception" event) and status Error, and the root gets
+// one EventError with the context the legacy ERROR_FINAL event needs.
+const (
+	EventError = "escrow.error"
+
+	ErrorMessage   = attribute.Key("error.message")
+	ErrorRound     = attribute.Key("error.round")     // int, 0 when before round 1
+	ErrorOperation = attribute.Key("error.operation") // the method or step
+	// ErrorWalletID and ErrorEscrowID use WalletID and EscrowID.
+	// The error time is the event's time.
+)
+
+// Cache pollution events: a wallet found in a state it should not be in.
+const (
+	EventCachePollution = "cache_pollution"
+
+	PollutionReason         = attribute.Key("pollution.reason")
+	PollutionExpectedWallet = attribute.Key("pollution.expected_wallet")
+	PollutionActualWallet   = attribute.Key("pollution.actual_wallet")
+	PollutionEndpoint       = attribute.Key("pollution.endpoint") // host:port
+	PollutionOtherEscrowID  = attribute.Key("pollution.other_escrow_id")
+	// The role and wallet id of the wallet concerned use WalletRole and WalletID.
+)
+
+// Pollution reasons.
+const (
+	ReasonWrongWalletOpen  = "wrong_wallet_open"  // another wallet is open on the endpoint
+	ReasonMultisigTooEarly = "multisig_too_early" // already multisig at SNAPSHOT_PRE_ROUND1
+	ReasonDuplicateAddress = "duplicate_address"  // two roles show the same address before round 1
+)
