@@ -12,7 +12,7 @@ ARGS        ?=
 # Tests and the demo find the local Jaeger through this.
 export ESCROWTRACE_JAEGER := $(JAEGER)
 
-.PHONY: all tools jaeger jaeger-run jaeger-up jaeger-down build demo test test-short bench fuzz vet fmt clean
+.PHONY: all tools jaeger jaeger-run jaeger-up jaeger-down build demo test bench fuzz vet fmt clean
 
 all: build
 
@@ -65,10 +65,6 @@ vet:
 test: tools jaeger vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
-
-## test-short: unit tests only (fakes; no processes). Not a substitute for `make test`.
-test-short:
-	$(GO) test -short -count=1 ./...
 
 ## bench: the benchmarks behind BENCHMARKS.md.
 bench: tools
