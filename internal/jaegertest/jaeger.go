@@ -1,0 +1,330 @@
+package jaegertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvBinary names the environment variable that points at the Jaeger binary.
+// The Makefile sets it; otherwise <repo>/bin/jaeger is used.
+const EnvBinary = "ESCROWTRACE_JAEGER"
+
+// Instance is a running local Jaeger.
+type Instance struct {
+	// OTLPGRPC is the OTLP/gRPC receiver, host:port.
+	OTLPGRPC string
+	// OTLPHTTP is the OTLP/HTTP receiver, host:port.
+	OTLPHTTP string
+	// QueryURL is the base URL of the query API, e.g. http://127.0.0.1:PORT.
+	QueryURL string
+
+	cmd      *exec.Cmd
+	log      *bytes.Buffer
+	http     *http.Client
+	stopOnce sync.Once
+	stopErr  error
+	done     chan struct{}
+}
+
+// Start runs Jaeger and waits until it is healthy. It stops it when the test
+// ends.
+func Start(t testing.TB) *Instance {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	j, err := StartInstance(ctx)
+	if err != nil {
+		t.Fatalf("jaegertest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := j.Stop(); err != nil {
+			t.Errorf("jaegertest: stop: %v", err)
+		}
+	})
+	return j
+}
+
+// StartInstance runs Jaeger on free loopback ports and waits until its health
+// check and query API answer.
+func StartInstance(ctx context.Context) (*Instance, error) {
+	bin, cfg, err := locate()
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(5)
+	if err != nil {
+		return nil, err
+	}
+	addr := func(p int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p)) }
+	j := &Instance{
+		OTLPGRPC: addr(ports[0]),
+		OTLPHTTP: addr(ports[1]),
+		QueryURL: "http://" + addr(ports[2]),
+		log:      new(bytes.Buffer),
+		done:     make(chan struct{}),
+		http:     &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+	}
+	health := "http://" + addr(ports[4]) + "/status"
+
+	cmd := exec.Command(bin, "--config=file:"+cfg)
+	cmd.Env = append(os.Environ(),
+		"JAEGER_OTLP_GRPC="+j.OTLPGRPC,
+		"JAEGER_OTLP_HTTP="+j.OTLPHTTP,
+		"JAEGER_QUERY_HTTP="+addr(ports[2]),
+		"JAEGER_QUERY_GRPC="+addr(ports[3]),
+		"JAEGER_HEALTH="+addr(ports[4]),
+	)
+	cmd.Stdout = j.log
+	cmd.Stderr = j.log
+	// Own process group, and killed with the test binary if that dies first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	j.cmd = cmd
+	go func() { _ = cmd.Wait(); close(j.done) }()
+
+	for {
+		if ok := j.get(ctx, health) && j.get(ctx, j.QueryURL+"/api/services"); ok {
+			return j, nil
+		}
+		select {
+		case <-j.done:
+			return nil, fmt.Errorf("jaeger exited during start-up:\n%s", j.log.String())
+		case <-ctx.Done():
+			_ = j.Stop()
+			return nil, fmt.Errorf("jaeger not healthy: %w\n%s", ctx.Err(), j.log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stop terminates Jaeger (SIGTERM, SIGKILL after 5 s) and waits for it.
+func (j *Instance) Stop() error {
+	j.stopOnce.Do(func() {
+		// Jaeger's graceful shutdown waits for open client connections.
+		j.http.CloseIdleConnections()
+		pgid := -j.cmd.Process.Pid
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-j.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-j.done
+			j.stopErr = errors.New("jaeger did not stop on SIGTERM; killed")
+		}
+	})
+	return j.stopErr
+}
+
+// PID is the Jaeger process id.
+func (j *Instance) PID() int { return j.cmd.Process.Pid }
+
+// Log returns what Jaeger printed so far.
+func (j *Instance) Log() string { return j.log.String() }
+
+func (j *Instance) get(ctx context.Context, u string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := j.http.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode == http.StatusOK
+}
+
+// locate finds the Jaeger binary and the config file.
+func locate() (bin, cfg string, err error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", "", err
+	}
+	cfg = filepath.Join(root, "deploy", "jaeger", "config-local.yaml")
+	bin = os.Getenv(EnvBinary)
+	if bin == "" {
+		bin = filepath.Join(root, "bin", "jaeger")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", "", fmt.Errorf("no Jaeger binary at %s: build it with `make jaeger` (Jaeger v2 from the Go module proxy, ~3 minutes once), or set %s", bin, EnvBinary)
+	}
+	return bin, cfg, nil
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "deploy", "jaeger", "config-local.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("cannot find the repository root (deploy/jaeger/config-local.yaml) above the working directory")
+		}
+		dir = parent
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// --- query API (v1) ---
+
+// Trace is a trace as Jaeger's v1 API returns it.
+type Trace struct {
+	TraceID string `json:"traceID"`
+	Spans   []Span `json:"spans"`
+}
+
+// Span is a span in Jaeger's v1 API.
+type Span struct {
+	TraceID       string      `json:"traceID"`
+	SpanID        string      `json:"spanID"`
+	OperationName string      `json:"operationName"`
+	References    []Reference `json:"references"`
+	StartTime     int64       `json:"startTime"` // µs
+	Duration      int64       `json:"duration"`  // µs
+	Tags          []KeyValue  `json:"tags"`
+	Logs          []Log       `json:"logs"`
+}
+
+// Reference links a span to its parent.
+type Reference struct {
+	RefType string `json:"refType"` // CHILD_OF
+	TraceID string `json:"traceID"`
+	SpanID  string `json:"spanID"`
+}
+
+// KeyValue is a tag or log field.
+type KeyValue struct {
+	Key   string `json:"key"`
+	Type  string `json:"type"`
+	Value any    `json:"value"`
+}
+
+// Log is a span event.
+type Log struct {
+	Timestamp int64      `json:"timestamp"`
+	Fields    []KeyValue `json:"fields"`
+}
+
+// Parent returns the span id of the CHILD_OF reference, or "".
+func (s Span) Parent() string {
+	for _, r := range s.References {
+		if r.RefType == "CHILD_OF" {
+			return r.SpanID
+		}
+	}
+	return ""
+}
+
+// Tag returns the value of tag key and whether it exists.
+func (s Span) Tag(key string) (any, bool) { return find(s.Tags, key) }
+
+// Field returns the value of the log field key and whether it exists.
+func (l Log) Field(key string) (any, bool) { return find(l.Fields, key) }
+
+func find(kvs []KeyValue, key string) (any, bool) {
+	for _, kv := range kvs {
+		if kv.Key == key {
+			return kv.Value, true
+		}
+	}
+	return nil, false
+}
+
+type envelope[T any] struct {
+	Data   T   `json:"data"`
+	Errors any `json:"errors"`
+}
+
+func (j *Instance) query(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.QueryURL+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := j.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: HTTP %d: %s", path, resp.StatusCode, body)
+	}
+	return json.Unmarshal(body, out)
+}
+
+// Services lists the service names Jaeger has seen.
+func (j *Instance) Services(ctx context.Context) ([]string, error) {
+	var env envelope[[]string]
+	err := j.query(ctx, "/api/services", &env)
+	return env.Data, err
+}
+
+// FindTraces searches the traces of service whose spans carry all tags.
+func (j *Instance) FindTraces(ctx context.Context, service string, tags map[string]string) ([]Trace, error) {
+	q := url.Values{"service": {service}, "limit": {"100"}}
+	if len(tags) > 0 {
+		b, err := json.Marshal(tags)
+		if err != nil {
+			return nil, err
+		}
+		q.Set("tags", string(b))
+	}
+	var env envelope[[]Trace]
+	err := j.query(ctx, "/api/traces?"+q.Encode(), &env)
+	return env.Data, err
+}
+
+// Trace fetches one trace by its hex id.
+func (j *Instance) Trace(ctx context.Context, traceID string) (Trace, error) {
+	var env envelope[[]Trace]
+	if err := j.query(ctx, "/api/traces/"+url.PathEscape(traceID), &env); err != nil {
+		return Trace{}, err
+	}
+	if len(env.Data) != 1 {
+		return Trace{}, fmt.Errorf("trace %s: %d results", traceID, len(env.Data))
+	}
+	return env.Data[0], nil
+}
