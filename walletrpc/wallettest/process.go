@@ -1,0 +1,422 @@
+package wallettest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+)
+
+// Binary names, looked up on PATH.
+const (
+	RPCBinary = "monero-wallet-rpc"
+	CLIBinary = "monero-wallet-cli"
+)
+
+// InstallHint is how to get the binaries on Debian.
+const InstallHint = "apt-get install -y monero (Debian package monero)"
+
+const (
+	defaultStartTimeout = 30 * time.Second
+	stopGrace           = 5 * time.Second // SIGTERM → SIGKILL
+	portAttempts        = 8
+	pollInterval        = 50 * time.Millisecond
+	logName             = "wallet-rpc.log"
+)
+
+// CheckBinaries reports whether monero-wallet-rpc and monero-wallet-cli are on
+// PATH. The error says how to install them.
+func CheckBinaries() error {
+	var missing []string
+	for _, b := range []string{RPCBinary, CLIBinary} {
+		if _, err := exec.LookPath(b); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("wallettest: %s not found on PATH; install with: %s",
+			strings.Join(missing, " and "), InstallHint)
+	}
+	return nil
+}
+
+// Config configures the wallet-rpc processes started by this package.
+type Config struct {
+	// Login is "user:pass" to start wallet-rpc with --rpc-login user:pass
+	// (clients then need digest auth); "" starts it with --disable-rpc-login.
+	Login string
+	// BaseDir is the parent of the processes' temporary directories; ""
+	// means os.TempDir().
+	BaseDir string
+	// StartTimeout bounds the wait for get_version to answer; 0 means 30s.
+	StartTimeout time.Duration
+
+	// Test hooks.
+	extraArgs []string // appended to the command line
+	firstPort int      // port of the first attempt instead of a free one
+}
+
+// Process is a running monero-wallet-rpc. Stop it when done.
+type Process struct {
+	URL       string // http://127.0.0.1:PORT (no credentials)
+	Port      int
+	WalletDir string // the process's --wallet-dir, a temporary directory removed by Stop
+	LogFile   string // the process's --log-file, inside WalletDir
+
+	user, pass string
+	cmd        *exec.Cmd
+	console    *tailBuffer   // stdout and stderr
+	exited     chan struct{} // closed when the process has exited (not yet reaped)
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// StartProcess starts one monero-wallet-rpc in a new temporary directory and
+// waits until it answers get_version.
+func StartProcess(ctx context.Context, cfg Config) (*Process, error) {
+	if err := CheckBinaries(); err != nil {
+		return nil, err
+	}
+	dir, err := newDir(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := launch(ctx, cfg, dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	return p, nil
+}
+
+// StartProcesses starts n processes in parallel. When any fails, it stops
+// those that started and returns the errors.
+func StartProcesses(ctx context.Context, n int, cfg Config) ([]*Process, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("wallettest: negative process count %d", n)
+	}
+	procs := make([]*Process, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { procs[i], errs[i] = StartProcess(ctx, cfg) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, errors.Join(err, stopAll(procs))
+	}
+	return procs, nil
+}
+
+func newDir(cfg Config) (string, error) {
+	if cfg.Login != "" {
+		if u, _, ok := strings.Cut(cfg.Login, ":"); !ok || u == "" {
+			// Do not echo the login: it is a credential.
+			return "", errors.New(`wallettest: Config.Login must be "user:pass"`)
+		}
+	}
+	dir, err := os.MkdirTemp(cfg.BaseDir, "wallettest-rpc-*")
+	if err != nil {
+		return "", fmt.Errorf("wallettest: %w", err)
+	}
+	return dir, nil
+}
+
+// errPortTaken means the process could not bind its port; another port is
+// tried.
+var errPortTaken = errors.New("port taken")
+
+// launch starts wallet-rpc on dir, retrying on other ports when the port
+// turns out to be taken.
+func launch(ctx context.Context, cfg Config, dir string) (*Process, error) {
+	timeout := cfg.StartTimeout
+	if timeout <= 0 {
+		timeout = defaultStartTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var errs []error
+	for attempt := range portAttempts {
+		port := cfg.firstPort
+		if attempt > 0 || port == 0 {
+			var err error
+			if port, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		p, err := startOnce(ctx, cfg, dir, port)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, errPortTaken) {
+			return nil, err
+		}
+		errs = append(errs, fmt.Errorf("port %d taken", port))
+	}
+	return nil, fmt.Errorf("wallettest: %s found no free port: %w", RPCBinary, errors.Join(errs...))
+}
+
+// freePort asks the kernel for a free loopback port. It may be taken again
+// before wallet-rpc binds it; launch handles that.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("wallettest: pick a port: %w", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		return 0, fmt.Errorf("wallettest: pick a port: %w", err)
+	}
+	return port, nil
+}
+
+func startOnce(ctx context.Context, cfg Config, dir string, port int) (*Process, error) {
+	logFile := filepath.Join(dir, logName)
+	var logStart int64
+	if fi, err := os.Stat(logFile); err == nil {
+		logStart = fi.Size() // an earlier attempt's lines are not this one's
+	}
+	args := []string{
+		"--offline", "--testnet",
+		"--rpc-bind-ip", "127.0.0.1", "--rpc-bind-port", strconv.Itoa(port),
+		"--wallet-dir", dir,
+		"--non-interactive",
+		"--rpc-ssl", "disabled", "--daemon-ssl", "disabled",
+		"--shared-ringdb-dir", filepath.Join(dir, "ringdb"),
+		"--log-file", logFile,
+	}
+	p := &Process{
+		URL:       "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Port:      port,
+		WalletDir: dir,
+		LogFile:   logFile,
+		console:   newTailBuffer(8 << 10),
+		exited:    make(chan struct{}),
+	}
+	if cfg.Login != "" {
+		p.user, p.pass, _ = strings.Cut(cfg.Login, ":")
+		args = append(args, "--rpc-login", cfg.Login)
+	} else {
+		args = append(args, "--disable-rpc-login")
+	}
+	args = append(args, cfg.extraArgs...)
+
+	// The command line holds the login: never put cmd.Args or cmd.String()
+	// into an error.
+	cmd := exec.Command(RPCBinary, args...)
+	cmd.Dir = dir
+	cmd.Stdout = p.console
+	cmd.Stderr = p.console
+	cmd.WaitDelay = 2 * time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("wallettest: start %s: %w", RPCBinary, err)
+	}
+	p.cmd = cmd
+	go func() {
+		_ = waitExitNoReap(cmd.Process.Pid)
+		close(p.exited)
+	}()
+
+	c, err := p.Client(walletrpc.WithTimeout(2 * time.Second))
+	if err != nil {
+		_ = p.terminate()
+		return nil, err
+	}
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.exited:
+			_ = p.terminate()
+			if bytes.Contains(readFrom(p.LogFile, logStart), []byte("Failed to bind")) ||
+				bytes.Contains(p.console.Bytes(), []byte("Failed to bind")) {
+				return nil, errPortTaken
+			}
+			return nil, fmt.Errorf("wallettest: %s exited while starting (%s)%s",
+				RPCBinary, p.cmd.ProcessState, p.failureTail(logStart))
+		case <-ctx.Done():
+			_ = p.terminate()
+			return nil, fmt.Errorf("wallettest: %s did not answer get_version on port %d: %w%s",
+				RPCBinary, port, context.Cause(ctx), p.failureTail(logStart))
+		case <-tick.C:
+		}
+		if _, err := c.GetVersion(ctx); err != nil {
+			continue
+		}
+		// Someone answered; make sure it is our process and not another
+		// program that took the port after freePort released it.
+		if owned, _ := ownsListener(p.PID(), port); owned && p.Alive() {
+			return p, nil
+		}
+	}
+}
+
+// Client returns a client for p, with digest auth when p runs with a login.
+// opts come after the auth option.
+func (p *Process) Client(opts ...walletrpc.Option) (*walletrpc.Client, error) {
+	if p.user != "" {
+		opts = append([]walletrpc.Option{walletrpc.WithDigestAuth(p.user, p.pass)}, opts...)
+	}
+	return walletrpc.New(p.URL, opts...)
+}
+
+// PID returns the process ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Alive reports whether the process is still running.
+func (p *Process) Alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Stop ends the process: SIGTERM to its process group, SIGKILL after 5s,
+// then it removes WalletDir. It is idempotent and safe to call concurrently;
+// every call returns the first call's result.
+func (p *Process) Stop() error {
+	p.stopOnce.Do(func() {
+		p.stopErr = errors.Join(p.terminate(), os.RemoveAll(p.WalletDir))
+	})
+	return p.stopErr
+}
+
+// terminate ends and reaps the process. The process stays unreaped until the
+// final cmd.Wait, so its PID (the group ID) cannot have been reused by
+// another process group while we signal it.
+func (p *Process) terminate() error {
+	pgid := p.PID()
+	var errs []error
+	select {
+	case <-p.exited:
+	default:
+		errs = append(errs, signalGroup(pgid, syscall.SIGTERM))
+		select {
+		case <-p.exited:
+		case <-time.After(stopGrace):
+		}
+	}
+	// SIGKILL whatever is left of the group: the leader if it ignored
+	// SIGTERM, and any child it may have left behind.
+	errs = append(errs, signalGroup(pgid, syscall.SIGKILL))
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		errs = append(errs, fmt.Errorf("wallettest: %s pid %d did not die after SIGKILL", RPCBinary, pgid))
+		return errors.Join(errs...)
+	}
+	_ = p.cmd.Wait() // reap; the exit status of a stopped process is not news
+	return errors.Join(errs...)
+}
+
+func stopAll(procs []*Process) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(procs))
+	for i, p := range procs {
+		if p != nil {
+			wg.Go(func() { errs[i] = p.Stop() })
+		}
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// failureTail returns the last lines this start attempt wrote to the log file
+// and to the console, for an error message.
+func (p *Process) failureTail(logStart int64) string {
+	var b strings.Builder
+	if t := tailLines(readFrom(p.LogFile, logStart), 12); t != "" {
+		fmt.Fprintf(&b, "\n--- tail of %s ---\n%s", p.LogFile, t)
+	}
+	if t := tailLines(p.console.Bytes(), 12); t != "" {
+		b.WriteString("\n--- tail of console output ---\n" + t)
+	}
+	return b.String()
+}
+
+func readFrom(path string, off int64) []byte {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const max = 16 << 10
+	if fi, err := f.Stat(); err == nil && fi.Size()-off > max {
+		off = fi.Size() - max
+	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, max))
+	return b
+}
+
+var (
+	ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	// The rpc log at its default level holds no key material (checked on
+	// 0.18); these guard against a future version that logs some.
+	secretLike = regexp.MustCompile(`Multisig[A-Za-z0-9]{16,}|\b[0-9a-fA-F]{64,}\b`)
+)
+
+// tailLines returns the last n non-stacktrace lines of b, with colour codes
+// removed and anything that looks like key material redacted.
+func tailLines(b []byte, n int) string {
+	b = ansiEscape.ReplaceAll(b, nil)
+	var lines []string
+	for l := range strings.SplitSeq(string(b), "\n") {
+		l = strings.TrimRight(l, "\r ")
+		if l == "" || strings.Contains(l, "\tstacktrace\t") {
+			continue
+		}
+		if len(l) > 300 {
+			l = l[:300] + "…"
+		}
+		lines = append(lines, secretLike.ReplaceAllString(l, "[redacted]"))
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (t *tailBuffer) Write(b []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, b...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(b), nil
+}
+
+func (t *tailBuffer) Bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf)
+}
