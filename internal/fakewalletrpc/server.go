@@ -1,0 +1,390 @@
+package fakewalletrpc
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// JSON-RPC error codes the fake sends. The first group is what wallet-rpc
+// 0.18 was measured to send; the multisig ones follow wallet-rpc's
+// wallet_rpc_server_error_codes.h.
+const (
+	CodeUnknownError        = -1
+	CodeNotOpen             = -13
+	CodeWalletAlreadyExists = -21
+	CodeAlreadyMultisig     = -28
+	CodeBadMultisigInfo     = -30
+	CodeNotMultisig         = -31
+	CodeAttributeNotFound   = -45
+	CodeMultisigDisabled    = -48
+	CodeParseError          = -32700
+	CodeInvalidRequest      = -32600
+	CodeMethodNotFound      = -32601
+	CodeInvalidParams       = -32602
+)
+
+// PlaceholderAddress is what make_multisig returns as the address while the
+// key exchange is still running, as wallet-rpc 0.18 does.
+const PlaceholderAddress = "9sCrDesy9LK11111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+
+// Server is a fake monero-wallet-rpc. It is safe for concurrent use.
+type Server struct {
+	srv  *httptest.Server
+	port int
+
+	serial  bool
+	msigOn  bool
+	dir     string
+	latency map[string]time.Duration
+
+	// rpc serializes request handling when serial is set: wallet-rpc has
+	// one RPC thread.
+	rpc sync.Mutex
+
+	mu      sync.Mutex // guards everything below
+	wallets map[string]*wallet
+	open    *wallet
+	calls   map[string]int
+	log     []string
+	faults  []*InjectedFault
+	nextID  int
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithWalletDir makes the fake write wallet files (NAME and NAME.keys, mode
+// 0600, as wallet-rpc does) into dir when a wallet is created or added, so
+// that file checks have something real to look at.
+func WithWalletDir(dir string) Option { return func(s *Server) { s.dir = dir } }
+
+// WithConcurrentRequests lets requests run in parallel. By default they are
+// served one at a time, like wallet-rpc's single RPC thread.
+func WithConcurrentRequests() Option { return func(s *Server) { s.serial = false } }
+
+// WithMultisigDisabled makes exchange_multisig_keys fail with -48, as
+// wallet-rpc 0.18 does on a wallet where enable-multisig-experimental was
+// not set.
+func WithMultisigDisabled() Option { return func(s *Server) { s.msigOn = false } }
+
+// WithLatency makes every call of method take at least d (for example 300ms
+// for make_multisig, as measured on the real one). The delay is spent inside
+// the single RPC thread, so it holds up other requests, as on the real one.
+func WithLatency(method string, d time.Duration) Option {
+	return func(s *Server) { s.latency[method] = d }
+}
+
+// WithWallet adds a wallet file before the server starts (see AddWallet).
+func WithWallet(name, password string) Option {
+	return func(s *Server) {
+		if err := s.addWallet(name, password); err != nil {
+			panic(err) // a test setup bug: duplicate or invalid name
+		}
+	}
+}
+
+// New starts a fake wallet-rpc on a free loopback port. Close it when done.
+func New(opts ...Option) *Server {
+	s := &Server{
+		serial:  true,
+		msigOn:  true,
+		latency: map[string]time.Duration{},
+		wallets: map[string]*wallet{},
+		calls:   map[string]int{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	_, p, _ := net.SplitHostPort(s.srv.Listener.Addr().String())
+	s.port, _ = strconv.Atoi(p)
+	return s
+}
+
+// URL returns the base URL, http://127.0.0.1:PORT; walletrpc.New adds /json_rpc.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Port returns the port the fake listens on.
+func (s *Server) Port() int { return s.port }
+
+// Endpoint returns host:port, as walletrpc.Endpoint.String does.
+func (s *Server) Endpoint() string { return s.srv.Listener.Addr().String() }
+
+// Close stops the server; calls in progress are cut off.
+func (s *Server) Close() {
+	s.srv.CloseClientConnections()
+	s.srv.Close()
+}
+
+// AddWallet creates a wallet file as if another tool had made it; it is not
+// opened. It fails if the name is taken or invalid.
+func (s *Server) AddWallet(name, password string) error { return s.addWallet(name, password) }
+
+func (s *Server) addWallet(name, password string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := validName(name); err != nil {
+		return err
+	}
+	if _, ok := s.wallets[name]; ok {
+		return fmt.Errorf("fakewalletrpc: wallet %q exists", name)
+	}
+	_, err := s.createLocked(name, password, "")
+	return err
+}
+
+// OpenWallet makes name the open wallet without a request (test setup). It is
+// not counted as a call.
+func (s *Server) OpenWallet(name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.wallets[name]
+	if !ok {
+		return fmt.Errorf("fakewalletrpc: no wallet %q", name)
+	}
+	s.open = w
+	return nil
+}
+
+// OpenWalletName returns the name of the open wallet, "" when none is.
+func (s *Server) OpenWalletName() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open == nil {
+		return ""
+	}
+	return s.open.name
+}
+
+// WalletPath returns where the wallet file of name is, when WithWalletDir
+// was given, else "".
+func (s *Server) WalletPath(name string) string {
+	if s.dir == "" {
+		return ""
+	}
+	return filepath.Join(s.dir, name)
+}
+
+// Address returns the current primary address of wallet name.
+func (s *Server) Address(name string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.wallets[name]
+	if !ok {
+		return "", false
+	}
+	return w.currentAddress(), true
+}
+
+// SetBalance sets what get_balance reports for wallet name.
+func (s *Server) SetBalance(name string, total, unlocked uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.wallets[name]
+	if !ok {
+		return fmt.Errorf("fakewalletrpc: no wallet %q", name)
+	}
+	w.balance, w.unlocked = total, unlocked
+	return nil
+}
+
+// Calls returns how many requests for method reached the server, including
+// failed and faulted ones.
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+// TotalCalls returns how many JSON-RPC requests reached the server.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.log)
+}
+
+// CallLog returns the methods of all requests, in the order they arrived.
+// Requests whose body was not a JSON-RPC request are logged as "".
+func (s *Server) CallLog() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+// ResetCalls forgets the counted calls.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+	s.log = nil
+}
+
+// rpcRequest is a JSON-RPC request as wallet-rpc accepts it: jsonrpc and id
+// are optional, id is echoed.
+type rpcRequest struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params json.RawMessage `json:"params"`
+}
+
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *rpcError) Error() string { return fmt.Sprintf("%d %s", e.Code, e.Message) }
+
+func errf(code int, format string, a ...any) *rpcError {
+	return &rpcError{Code: code, Message: fmt.Sprintf(format, a...)}
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/json_rpc" || r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		return // the client went away
+	}
+	if s.serial {
+		s.rpc.Lock()
+		defer s.rpc.Unlock()
+	}
+
+	var req rpcRequest
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		s.count("")
+		writeReply(w, json.RawMessage("0"), nil, errf(CodeParseError, "Parse error"))
+		return
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.count("")
+		writeReply(w, json.RawMessage("0"), nil, errf(CodeParseError, "Parse error"))
+		return
+	}
+	if len(req.ID) == 0 {
+		req.ID = json.RawMessage("null")
+	}
+	if req.Method == "" {
+		s.count("")
+		writeReply(w, req.ID, nil, errf(CodeInvalidRequest, "Invalid Request"))
+		return
+	}
+	s.count(req.Method)
+
+	if d := s.latency[req.Method]; d > 0 {
+		if !sleep(r.Context(), d) {
+			return
+		}
+	}
+	if f := s.matchFault(req.Method); f != nil {
+		if f.apply(w, r, req.ID) {
+			return
+		}
+	}
+	result, rerr := s.dispatch(req.Method, req.Params)
+	writeReply(w, req.ID, result, rerr)
+}
+
+func readBody(r *http.Request) ([]byte, error) {
+	var buf bytes.Buffer
+	_, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, 8<<20))
+	return buf.Bytes(), err
+}
+
+func (s *Server) count(method string) {
+	s.mu.Lock()
+	s.calls[method]++
+	s.log = append(s.log, method)
+	s.mu.Unlock()
+}
+
+func writeReply(w http.ResponseWriter, id json.RawMessage, result any, rerr *rpcError) {
+	reply := struct {
+		ID      json.RawMessage `json:"id"`
+		JSONRPC string          `json:"jsonrpc"`
+		Result  any             `json:"result,omitempty"`
+		Error   *rpcError       `json:"error,omitempty"`
+	}{ID: id, JSONRPC: "2.0"}
+	if rerr != nil {
+		reply.Error = rerr
+	} else {
+		reply.Result = result
+	}
+	b, err := json.Marshal(reply)
+	if err != nil {
+		http.Error(w, "", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func validName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("fakewalletrpc: empty wallet name")
+	case strings.ContainsAny(name, `/\`):
+		return errors.New("fakewalletrpc: invalid wallet name")
+	}
+	return nil
+}
+
+// createLocked makes a new wallet; seed "" means a fresh one. s.mu is held.
+func (s *Server) createLocked(name, password, seed string) (*wallet, error) {
+	s.nextID++
+	if seed == "" {
+		seed = fmt.Sprintf("seed-%d-%s-%d-%d", s.port, name, s.nextID, time.Now().UnixNano())
+	}
+	w := newWallet(name, password, seed)
+	if s.dir != "" {
+		for _, f := range []string{name, name + ".keys"} {
+			// wallet-rpc writes its files 0600 regardless of umask.
+			if err := os.WriteFile(filepath.Join(s.dir, f), []byte("fake wallet "+name+"\n"), 0o600); err != nil {
+				return nil, err
+			}
+			if err := os.Chmod(filepath.Join(s.dir, f), 0o600); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s.wallets[name] = w
+	return w, nil
+}
+
+func hashHex(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,354 @@
+package fakewalletrpc_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+)
+
+func client(t *testing.T, s *fakewalletrpc.Server, opts ...walletrpc.Option) *walletrpc.Client {
+	t.Helper()
+	c, err := walletrpc.New(s.URL(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func wantCode(t *testing.T, err error, code int) {
+	t.Helper()
+	got, ok := walletrpc.ErrorCode(err)
+	if !ok || got != code {
+		t.Fatalf("error = %v, want JSON-RPC code %d", err, code)
+	}
+}
+
+func TestWalletLifecycleLikeWalletRPC(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithWalletDir(t.TempDir()))
+	defer s.Close()
+	c := client(t, s)
+	ctx := ctx(t)
+
+	if _, err := c.GetVersion(ctx); err != nil {
+		t.Fatalf("get_version with no wallet: %v", err)
+	}
+	_, err := c.GetAddress(ctx)
+	wantCode(t, err, fakewalletrpc.CodeNotOpen)
+	wantCode(t, c.CloseWallet(ctx), fakewalletrpc.CodeNotOpen)
+
+	if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "a", Password: "pa"}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "a"}), fakewalletrpc.CodeWalletAlreadyExists)
+	wantCode(t, c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "x/y"}), fakewalletrpc.CodeUnknownError)
+	if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if s.OpenWalletName() != "b" {
+		t.Fatalf("open = %q, want b (create opens)", s.OpenWalletName())
+	}
+	addrB, _ := c.GetAddress(ctx)
+
+	// A failed open (wrong password, missing file) leaves the previous wallet open.
+	wantCode(t, c.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: "a", Password: "wrong"}), fakewalletrpc.CodeUnknownError)
+	wantCode(t, c.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: "missing"}), fakewalletrpc.CodeUnknownError)
+	if got, _ := c.GetAddress(ctx); got.Address != addrB.Address {
+		t.Fatalf("after failed opens address = %q, want b's %q", got.Address, addrB.Address)
+	}
+	if err := c.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: "a", Password: "pa"}); err != nil {
+		t.Fatal(err)
+	}
+	addrA, _ := c.GetAddress(ctx)
+	if addrA.Address == addrB.Address || len(addrA.Address) != 95 || addrA.Address[0] != '9' {
+		t.Fatalf("addresses a=%q b=%q: want distinct 95-char testnet-like", addrA.Address, addrB.Address)
+	}
+	if err := c.CloseWallet(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.IsMultisig(ctx)
+	wantCode(t, err, fakewalletrpc.CodeNotOpen)
+
+	fi, err := os.Stat(s.WalletPath("a"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("wallet file: %v %v, want mode 0600", fi, err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(s.WalletPath("a")), "a.keys")); err != nil {
+		t.Fatal(err)
+	}
+
+	// restore: same seed, same address.
+	r1, err := c.RestoreDeterministicWallet(ctx, walletrpc.RestoreDeterministicWalletParams{Filename: "r1", Seed: "one two three"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, err := c.RestoreDeterministicWallet(ctx, walletrpc.RestoreDeterministicWalletParams{Filename: "r2", Seed: "one two three"})
+	if err != nil || r1.Address != r2.Address {
+		t.Fatalf("restore twice from one seed: %v %q %q", err, r1.Address, r2.Address)
+	}
+}
+
+func TestProtocolErrors(t *testing.T) {
+	s := fakewalletrpc.New()
+	defer s.Close()
+	post := func(path, body string) (int, string) {
+		resp, err := http.Post(s.URL()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{"/json_rpc", `garbage`, `"code":-32700`},
+		{"/json_rpc", `[{"method":"get_version"}]`, `"code":-32700`},
+		{"/json_rpc", `{"method":"nope","id":7}`, `"code":-32601`},
+		{"/json_rpc", `{"method":"get_version","id":"abc"}`, `"id":"abc"`},
+		{"/json_rpc", `{"method":"create_wallet","params":{"filename":3}}`, `"code":-32602`},
+		{"/json_rpc", `{"jsonrpc":"2.0","id":"0"}`, `"code":-32600`},
+	} {
+		code, body := post(tc.path, tc.body)
+		if code != 200 || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: HTTP %d %s, want 200 containing %s", tc.body, code, body, tc.want)
+		}
+	}
+	if code, body := post("/other", `{}`); code != 404 || body != "" {
+		t.Errorf("unknown path: %d %q, want 404 empty", code, body)
+	}
+	if s.TotalCalls() != 6 || s.Calls("get_version") != 1 || s.Calls("nope") != 1 {
+		t.Errorf("calls: total %d get_version %d nope %d; log %v", s.TotalCalls(), s.Calls("get_version"), s.Calls("nope"), s.CallLog())
+	}
+	s.ResetCalls()
+	if s.TotalCalls() != 0 {
+		t.Error("ResetCalls kept calls")
+	}
+}
+
+// setup23 runs a 2-of-3 key exchange on three wallets and returns the
+// addresses each reported at the end.
+func setup23(t *testing.T, cs []*walletrpc.Client) []string {
+	t.Helper()
+	ctx := ctx(t)
+	n := len(cs)
+	infos := make([]string, n)
+	for i, c := range cs {
+		r, err := c.PrepareMultisig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(r.MultisigInfo, "Multisig") {
+			t.Fatalf("prepare info %.12q does not look like one", r.MultisigInfo)
+		}
+		infos[i] = r.MultisigInfo
+	}
+	others := func(all []string, i int) []string {
+		var o []string
+		for j, s := range all {
+			if j != i {
+				o = append(o, s)
+			}
+		}
+		return o
+	}
+	next := make([]string, n)
+	for i, c := range cs {
+		r, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: others(infos, i), Threshold: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Address != fakewalletrpc.PlaceholderAddress {
+			t.Fatalf("make_multisig address %q, want the placeholder", r.Address)
+		}
+		next[i] = r.MultisigInfo
+	}
+	infos = next
+	addrs := make([]string, n)
+	for round := 2; round <= 3; round++ {
+		next := make([]string, n)
+		for i, c := range cs {
+			r, err := c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: others(infos, i)})
+			if err != nil {
+				t.Fatalf("round %d wallet %d: %v", round, i, err)
+			}
+			if round == 2 && r.Address != "" {
+				t.Fatalf("round 2 address %q, want empty", r.Address)
+			}
+			next[i], addrs[i] = r.MultisigInfo, r.Address
+		}
+		infos = next
+	}
+	return addrs
+}
+
+func TestMultisig2of3(t *testing.T) {
+	var cs []*walletrpc.Client
+	for _, name := range []string{"buyer", "vendor", "arbiter"} {
+		s := fakewalletrpc.New(fakewalletrpc.WithWallet(name, ""))
+		defer s.Close()
+		if err := s.OpenWallet(name); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, client(t, s))
+	}
+	addrs := setup23(t, cs)
+	if addrs[0] == "" || addrs[0] != addrs[1] || addrs[1] != addrs[2] {
+		t.Fatalf("addresses %q, want one shared", addrs)
+	}
+	ctx := ctx(t)
+	for _, c := range cs {
+		m, err := c.IsMultisig(ctx)
+		if err != nil || !m.Multisig || !m.Ready || m.Threshold != 2 || m.Total != 3 {
+			t.Fatalf("is_multisig %+v %v", m, err)
+		}
+		a, _ := c.GetAddress(ctx)
+		if a.Address != addrs[0] {
+			t.Fatalf("get_address %q, want %q", a.Address, addrs[0])
+		}
+		_, err = c.PrepareMultisig(ctx)
+		wantCode(t, err, fakewalletrpc.CodeAlreadyMultisig)
+	}
+
+	// A second group gets a different address.
+	var cs2 []*walletrpc.Client
+	for _, name := range []string{"b2", "v2", "a2"} {
+		s := fakewalletrpc.New(fakewalletrpc.WithWallet(name, ""))
+		defer s.Close()
+		_ = s.OpenWallet(name)
+		cs2 = append(cs2, client(t, s))
+	}
+	if a2 := setup23(t, cs2); a2[0] == addrs[0] {
+		t.Fatal("two groups got the same address")
+	}
+}
+
+func TestMultisigRejectsMixedUpInfos(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithWallet("a", ""), fakewalletrpc.WithWallet("b", ""), fakewalletrpc.WithWallet("c", ""))
+	defer s.Close()
+	c := client(t, s)
+	ctx := ctx(t)
+	info := map[string]string{}
+	for _, n := range []string{"a", "b", "c"} {
+		_ = s.OpenWallet(n)
+		r, err := c.PrepareMultisig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info[n] = r.MultisigInfo
+	}
+	_ = s.OpenWallet("a")
+	_, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: []string{info["a"], info["b"]}, Threshold: 2})
+	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo) // its own info
+	_, err = c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: []string{info["b"], info["c"]}, Threshold: 4})
+	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo)
+	r, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: []string{info["b"], info["c"]}, Threshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Round-2 strings are expected; prepare strings are refused.
+	_, err = c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{info["b"], info["c"]}})
+	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo)
+	_, err = c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{r.MultisigInfo}})
+	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo)
+}
+
+func TestMultisigDisabled(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithMultisigDisabled(), fakewalletrpc.WithWallet("a", ""))
+	defer s.Close()
+	_ = s.OpenWallet("a")
+	_, err := client(t, s).ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{})
+	wantCode(t, err, fakewalletrpc.CodeMultisigDisabled)
+}
+
+func TestFaults(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithWallet("a", ""), fakewalletrpc.WithWallet("b", ""))
+	defer s.Close()
+	_ = s.OpenWallet("a")
+	c := client(t, s, walletrpc.WithTimeout(300*time.Millisecond))
+	ctx := ctx(t)
+
+	f := s.InjectFault(fakewalletrpc.Fault{Method: "get_height", Skip: 1, Times: 1, Code: -99, Message: "boom"})
+	if _, err := c.GetHeight(ctx); err != nil {
+		t.Fatalf("first call is skipped: %v", err)
+	}
+	_, err := c.GetHeight(ctx)
+	wantCode(t, err, -99)
+	if _, err := c.GetHeight(ctx); err != nil {
+		t.Fatalf("Times 1: third call passes: %v", err)
+	}
+	if f.Fired() != 1 {
+		t.Fatalf("Fired = %d", f.Fired())
+	}
+
+	s.InjectFault(fakewalletrpc.Fault{Method: "get_balance", Wallet: "b", HTTPStatus: 503})
+	if _, err := c.GetBalance(ctx); err != nil {
+		t.Fatalf("fault is for wallet b, a is open: %v", err)
+	}
+	_ = s.OpenWallet("b")
+	var te *walletrpc.TransportError
+	if _, err := c.GetBalance(ctx); !errors.As(err, &te) || te.Kind != walletrpc.KindHTTP || te.StatusCode != 503 {
+		t.Fatalf("HTTP fault: %v", err)
+	}
+	s.ClearFaults()
+
+	for _, tc := range []struct {
+		f    fakewalletrpc.Fault
+		kind walletrpc.TransportKind
+	}{
+		{fakewalletrpc.Fault{Body: `{"result":`}, walletrpc.KindMalformed},
+		{fakewalletrpc.Fault{Hang: true}, walletrpc.KindTimeout},
+		{fakewalletrpc.Fault{DropConnection: true}, walletrpc.KindConnect},
+		{fakewalletrpc.Fault{Delay: time.Second}, walletrpc.KindTimeout},
+	} {
+		s.ClearFaults()
+		s.InjectFault(tc.f)
+		_, err := c.IsMultisig(ctx)
+		if !errors.As(err, &te) || te.Kind != tc.kind {
+			t.Errorf("fault %+v: %v, want %s", tc.f, err, tc.kind)
+		}
+	}
+	s.ClearFaults()
+	s.InjectFault(fakewalletrpc.Fault{Delay: 50 * time.Millisecond})
+	start := time.Now()
+	if _, err := c.IsMultisig(ctx); err != nil || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("delay-only fault: %v after %v", err, time.Since(start))
+	}
+}
+
+func TestServesOneRequestAtATime(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithLatency("get_version", 100*time.Millisecond))
+	defer s.Close()
+	c := client(t, s)
+	ctx := ctx(t)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := c.GetVersion(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("3 calls of 100ms took %v: not serialized", d)
+	}
+	if s.Calls("get_version") != 3 {
+		t.Fatalf("calls = %d", s.Calls("get_version"))
+	}
+}

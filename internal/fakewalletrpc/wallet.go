@@ -1,0 +1,319 @@
+package fakewalletrpc
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Prefixes of the simulated multisig strings. Real ones begin with
+// "MultisigV1" (prepare_multisig) and "MultisigxV2R<n>" (key exchange).
+const (
+	prepareInfoPrefix = "MultisigV1"
+	kexInfoPrefix     = "MultisigxV2R"
+)
+
+const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+type wallet struct {
+	name, password, seed string
+	address              string
+	balance, unlocked    uint64
+	attrs                map[string]string
+
+	multisig, ready  bool
+	threshold, total uint32
+	group            string // identifies the participant set, from make_multisig
+	nextRound        int    // kex round whose infos exchange_multisig_keys expects
+	lastRound        int
+	sharedAddr       string
+}
+
+func newWallet(name, password, seed string) *wallet {
+	return &wallet{
+		name:     name,
+		password: password,
+		seed:     seed,
+		address:  "9" + b58(hashHex(seed, "address"), 94),
+		attrs:    map[string]string{},
+	}
+}
+
+// b58 spells the hex string h as n base58 characters (not an encoding,
+// just something that looks like Monero's strings).
+func b58(h string, n int) string {
+	var sb strings.Builder
+	for i := 0; sb.Len() < n; i++ {
+		if i == len(h) {
+			h, i = hashHex(h), 0
+		}
+		sb.WriteByte(base58[(int(h[i])*7+i)%len(base58)])
+	}
+	return sb.String()
+}
+
+func (w *wallet) currentAddress() string {
+	switch {
+	case w.ready:
+		return w.sharedAddr
+	case w.multisig:
+		return PlaceholderAddress
+	}
+	return w.address
+}
+
+func (w *wallet) prepareInfo() string {
+	return prepareInfoPrefix + b58(hashHex(w.seed, "prepare"), 120)
+}
+
+// kexInfo is this wallet's string for key-exchange round r: the round, the
+// group and a per-wallet part, so that a receiver can tell strings of the
+// wrong round or of another escrow.
+func (w *wallet) kexInfo(r int) string {
+	return fmt.Sprintf("%s%02d%s%s", kexInfoPrefix, r, w.group[:16], b58(hashHex(w.seed, "kex", strconv.Itoa(r)), 100))
+}
+
+func parseKexInfo(s string) (round int, group string, ok bool) {
+	if !strings.HasPrefix(s, kexInfoPrefix) || len(s) < len(kexInfoPrefix)+2+16+1 {
+		return 0, "", false
+	}
+	rest := s[len(kexInfoPrefix):]
+	r, err := strconv.Atoi(rest[:2])
+	if err != nil {
+		return 0, "", false
+	}
+	return r, rest[2:18], true
+}
+
+// dispatch runs one method on the server's state.
+func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch method {
+	case "get_version":
+		return map[string]any{"version": 65562, "release": true}, nil
+	case "create_wallet":
+		var p struct {
+			Filename string `json:"filename"`
+			Password string `json:"password"`
+			Language string `json:"language"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		if validName(p.Filename) != nil {
+			return nil, errf(CodeUnknownError, "Invalid filename")
+		}
+		if _, ok := s.wallets[p.Filename]; ok {
+			return nil, errf(CodeWalletAlreadyExists, "Wallet already exists.")
+		}
+		if p.Language == "" {
+			return nil, errf(CodeUnknownError, "Invalid language: ")
+		}
+		w, err := s.createLocked(p.Filename, p.Password, "")
+		if err != nil {
+			return nil, errf(CodeUnknownError, "Failed to create wallet")
+		}
+		s.open = w
+		return struct{}{}, nil
+	case "restore_deterministic_wallet":
+		var p struct {
+			Filename string `json:"filename"`
+			Password string `json:"password"`
+			Seed     string `json:"seed"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		if validName(p.Filename) != nil {
+			return nil, errf(CodeUnknownError, "Invalid filename")
+		}
+		if _, ok := s.wallets[p.Filename]; ok {
+			return nil, errf(CodeWalletAlreadyExists, "Wallet already exists.")
+		}
+		if strings.TrimSpace(p.Seed) == "" {
+			return nil, errf(CodeUnknownError, "Electrum-style word list failed verification")
+		}
+		w, err := s.createLocked(p.Filename, p.Password, p.Seed)
+		if err != nil {
+			return nil, errf(CodeUnknownError, "Failed to create wallet")
+		}
+		s.open = w
+		return map[string]any{"address": w.address, "info": "Wallet has been restored successfully.", "seed": p.Seed, "was_deprecated": false}, nil
+	case "open_wallet":
+		var p struct {
+			Filename string `json:"filename"`
+			Password string `json:"password"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		if validName(p.Filename) != nil {
+			return nil, errf(CodeUnknownError, "Invalid filename")
+		}
+		w, ok := s.wallets[p.Filename]
+		if !ok || w.password != p.Password {
+			// A failed open leaves the previous wallet open.
+			return nil, errf(CodeUnknownError, "Failed to open wallet")
+		}
+		s.open = w
+		return struct{}{}, nil
+	}
+
+	// Everything below acts on the open wallet.
+	w := s.open
+	if w == nil {
+		if !knownMethod(method) {
+			return nil, errf(CodeMethodNotFound, "Method not found")
+		}
+		return nil, errf(CodeNotOpen, "No wallet file")
+	}
+	switch method {
+	case "close_wallet":
+		s.open = nil
+		return struct{}{}, nil
+	case "store":
+		return struct{}{}, nil
+	case "get_height":
+		return map[string]any{"height": 1}, nil
+	case "get_address":
+		a := w.currentAddress()
+		return map[string]any{"address": a, "addresses": []map[string]any{
+			{"address": a, "address_index": 0, "label": "Primary account", "used": false},
+		}}, nil
+	case "get_balance":
+		return map[string]any{"balance": w.balance, "unlocked_balance": w.unlocked,
+			"multisig_import_needed": false, "blocks_to_unlock": 0, "time_to_unlock": 0}, nil
+	case "is_multisig":
+		return map[string]any{"multisig": w.multisig, "ready": w.ready, "threshold": w.threshold, "total": w.total}, nil
+	case "get_attribute":
+		var p struct {
+			Key string `json:"key"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		v, ok := w.attrs[p.Key]
+		if !ok {
+			return nil, errf(CodeAttributeNotFound, "Attribute not found.")
+		}
+		return map[string]any{"value": v}, nil
+	case "set_attribute":
+		var p struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		w.attrs[p.Key] = p.Value
+		return struct{}{}, nil
+	case "prepare_multisig":
+		if w.multisig {
+			return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
+		}
+		return map[string]any{"multisig_info": w.prepareInfo()}, nil
+	case "make_multisig":
+		var p struct {
+			Infos     []string `json:"multisig_info"`
+			Threshold uint32   `json:"threshold"`
+			Password  string   `json:"password"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		return s.makeMultisig(w, p.Infos, p.Threshold, p.Password)
+	case "exchange_multisig_keys":
+		var p struct {
+			Infos    []string `json:"multisig_info"`
+			Password string   `json:"password"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
+		return s.exchange(w, p.Infos, p.Password)
+	}
+	return nil, errf(CodeMethodNotFound, "Method not found")
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case "close_wallet", "store", "get_height", "get_address", "get_balance", "is_multisig",
+		"get_attribute", "set_attribute", "prepare_multisig", "make_multisig", "exchange_multisig_keys":
+		return true
+	}
+	return false
+}
+
+func decodeParams(raw json.RawMessage, v any) *rpcError {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return errf(CodeInvalidParams, "Invalid params")
+	}
+	return nil
+}
+
+func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, password string) (any, *rpcError) {
+	if w.multisig {
+		return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
+	}
+	if password != w.password {
+		return nil, errf(-22, "Invalid password")
+	}
+	own := w.prepareInfo()
+	all := []string{own}
+	for _, in := range infos {
+		if !strings.HasPrefix(in, prepareInfoPrefix) || in == own || slices.Contains(all, in) {
+			return nil, errf(CodeBadMultisigInfo, "Invalid multisig info")
+		}
+		all = append(all, in)
+	}
+	n := uint32(len(all))
+	if n < 2 || threshold < 2 || threshold > n {
+		return nil, errf(CodeBadMultisigInfo, "Invalid threshold")
+	}
+	slices.Sort(all)
+	w.group = hashHex(append(all, strconv.Itoa(int(threshold)))...)
+	w.multisig, w.ready = true, false
+	w.threshold, w.total = threshold, n
+	// make_multisig is key-exchange round 1; N-M+1 exchange rounds follow.
+	w.nextRound = 2
+	w.lastRound = 1 + int(n-threshold+1)
+	return map[string]any{"address": PlaceholderAddress, "multisig_info": w.kexInfo(2)}, nil
+}
+
+func (s *Server) exchange(w *wallet, infos []string, password string) (any, *rpcError) {
+	if !s.msigOn {
+		return nil, errf(CodeMultisigDisabled, "This wallet is multisig, and multisig is disabled. Multisig is an experimental feature and may have bugs. Things that could go wrong include: funds sent to a multisig wallet can't be spent at all, can only be spent with the participation of a malicious group member, or can be stolen by a malicious group member. You can enable it by running this once in monero-wallet-cli: set enable-multisig-experimental 1")
+	}
+	if !w.multisig {
+		return nil, errf(CodeNotMultisig, "This wallet is not multisig")
+	}
+	if w.ready {
+		return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
+	}
+	if password != w.password {
+		return nil, errf(-22, "Invalid password")
+	}
+	if len(infos) != int(w.total)-1 {
+		return nil, errf(CodeBadMultisigInfo, "Invalid number of multisig infos")
+	}
+	own := w.kexInfo(w.nextRound)
+	for _, in := range infos {
+		r, g, ok := parseKexInfo(in)
+		if !ok || r != w.nextRound || g != w.group[:16] || in == own {
+			return nil, errf(CodeBadMultisigInfo, "Invalid multisig info")
+		}
+	}
+	w.nextRound++
+	if w.nextRound > w.lastRound {
+		w.ready = true
+		w.sharedAddr = "9" + b58(hashHex(w.group, "shared address"), 94)
+		return map[string]any{"address": w.sharedAddr, "multisig_info": ""}, nil
+	}
+	return map[string]any{"address": "", "multisig_info": w.kexInfo(w.nextRound)}, nil
+}
