@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,8 +79,8 @@ type Process struct {
 
 	user, pass string
 	cmd        *exec.Cmd
-	console    *tailBuffer   // stdout and stderr
-	exited     chan struct{} // closed when the process has exited (not yet reaped)
+	console    *headTailBuffer // stdout and stderr
+	exited     chan struct{}   // closed when the process has exited (not yet reaped)
 
 	stopOnce sync.Once
 	stopErr  error
@@ -109,15 +110,43 @@ func StartProcesses(ctx context.Context, n int, cfg Config) ([]*Process, error) 
 	if n < 0 {
 		return nil, fmt.Errorf("wallettest: negative process count %d", n)
 	}
+	return inParallel(ctx, n, func(ctx context.Context, _ int) (*Process, error) {
+		return StartProcess(ctx, cfg)
+	})
+}
+
+// errSiblingFailed cancels the other starts when one of a group fails.
+var errSiblingFailed = errors.New("wallettest: another process of the group failed to start")
+
+// inParallel runs start(ctx, i) for i in [0, n) in parallel. On the first
+// error it cancels the others, stops those that started and returns the
+// errors, without the cancellations it caused.
+func inParallel(ctx context.Context, n int, start func(context.Context, int) (*Process, error)) ([]*Process, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	procs := make([]*Process, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { procs[i], errs[i] = StartProcess(ctx, cfg) })
+		wg.Go(func() {
+			procs[i], errs[i] = start(ctx, i)
+			if errs[i] != nil {
+				cancel(errSiblingFailed)
+			}
+		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, errors.Join(err, stopAll(procs))
+	var failed []error
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errSiblingFailed) {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 && slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		failed = errs // cannot happen: some start failed first
+	}
+	if len(failed) > 0 {
+		return nil, errors.Join(errors.Join(failed...), stopAll(procs))
 	}
 	return procs, nil
 }
@@ -204,7 +233,7 @@ func startOnce(ctx context.Context, cfg Config, dir string, port int) (*Process,
 		Port:      port,
 		WalletDir: dir,
 		LogFile:   logFile,
-		console:   newTailBuffer(8 << 10),
+		console:   newHeadTailBuffer(16 << 10),
 		exited:    make(chan struct{}),
 	}
 	if cfg.Login != "" {
@@ -338,17 +367,17 @@ func stopAll(procs []*Process) error {
 	return errors.Join(errs...)
 }
 
-// failureTail returns the last lines this start attempt wrote to the log file
-// and to the console, for an error message.
+// failureTail describes what this start attempt wrote to its log file, or
+// to the console when the log has nothing (wallet-rpc rejects bad arguments
+// before it opens its log), for an error message.
 func (p *Process) failureTail(logStart int64) string {
-	var b strings.Builder
-	if t := tailLines(readFrom(p.LogFile, logStart), 12); t != "" {
-		fmt.Fprintf(&b, "\n--- tail of %s ---\n%s", p.LogFile, t)
+	if t := summarize(readFrom(p.LogFile, logStart)); t != "" {
+		return "\n--- " + p.LogFile + " ---\n" + t
 	}
-	if t := tailLines(p.console.Bytes(), 12); t != "" {
-		b.WriteString("\n--- tail of console output ---\n" + t)
+	if t := summarize(p.console.Bytes()); t != "" {
+		return "\n--- console output ---\n" + t
 	}
-	return b.String()
+	return ""
 }
 
 func readFrom(path string, off int64) []byte {
@@ -375,48 +404,74 @@ var (
 	secretLike = regexp.MustCompile(`Multisig[A-Za-z0-9]{16,}|\b[0-9a-fA-F]{64,}\b`)
 )
 
-// tailLines returns the last n non-stacktrace lines of b, with colour codes
-// removed and anything that looks like key material redacted.
-func tailLines(b []byte, n int) string {
+var notable = regexp.MustCompile(`(?i)error|fail|fatal|exception|unrecognised|invalid|cannot|refused|denied`)
+
+// summarize returns the notable lines of b (errors, failures), or its last
+// lines when none is notable: at most maxSummaryLines, without colour codes
+// or stack traces, with anything that looks like key material redacted.
+func summarize(b []byte) string {
+	const maxSummaryLines = 12
 	b = ansiEscape.ReplaceAll(b, nil)
-	var lines []string
+	var all, picked []string
 	for l := range strings.SplitSeq(string(b), "\n") {
 		l = strings.TrimRight(l, "\r ")
-		if l == "" || strings.Contains(l, "\tstacktrace\t") {
+		if strings.TrimSpace(l) == "" || strings.Contains(l, "\tstacktrace\t") {
 			continue
 		}
 		if len(l) > 300 {
 			l = l[:300] + "…"
 		}
-		lines = append(lines, secretLike.ReplaceAllString(l, "[redacted]"))
+		l = secretLike.ReplaceAllString(l, "[redacted]")
+		all = append(all, l)
+		if notable.MatchString(l) {
+			picked = append(picked, l)
+		}
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	if len(picked) == 0 {
+		picked = all
 	}
-	return strings.Join(lines, "\n")
+	if len(picked) > maxSummaryLines {
+		picked = picked[len(picked)-maxSummaryLines:]
+	}
+	return strings.Join(picked, "\n")
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+// headTailBuffer keeps the first and the last max/2 bytes written to it:
+// wallet-rpc says why it rejects its arguments first, then prints pages of
+// help.
+type headTailBuffer struct {
+	mu         sync.Mutex
+	half       int
+	head, tail []byte
+	dropped    bool
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+func newHeadTailBuffer(max int) *headTailBuffer { return &headTailBuffer{half: max / 2} }
 
-func (t *tailBuffer) Write(b []byte) (int, error) {
+func (t *headTailBuffer) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
+	n := len(b)
+	if room := t.half - len(t.head); room > 0 {
+		k := min(room, len(b))
+		t.head = append(t.head, b[:k]...)
+		b = b[k:]
 	}
-	return len(b), nil
+	t.tail = append(t.tail, b...)
+	if over := len(t.tail) - t.half; over > 0 {
+		t.tail = append(t.tail[:0], t.tail[over:]...)
+		t.dropped = true
+	}
+	return n, nil
 }
 
-func (t *tailBuffer) Bytes() []byte {
+// Bytes returns the head, a "…" line when bytes were dropped, and the tail.
+func (t *headTailBuffer) Bytes() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return bytes.Clone(t.buf)
+	out := bytes.Clone(t.head)
+	if t.dropped {
+		out = append(out, "\n…\n"...)
+	}
+	return append(out, t.tail...)
 }

@@ -103,17 +103,9 @@ func Dedicated(ctx context.Context, cfg Config, names ...string) ([]*Process, er
 	if err := CheckBinaries(); err != nil {
 		return nil, err
 	}
-	procs := make([]*Process, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() { procs[i], errs[i] = dedicated(ctx, cfg, name) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, errors.Join(err, stopAll(procs))
-	}
-	return procs, nil
+	return inParallel(ctx, len(names), func(ctx context.Context, i int) (*Process, error) {
+		return dedicated(ctx, cfg, names[i])
+	})
 }
 
 // dedicated starts one process and, at the same time, creates its wallet in
