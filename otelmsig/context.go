@@ -1,0 +1,64 @@
+package otelmsig
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+)
+
+type ctxKey int
+
+const (
+	callKey ctxKey = iota
+	escrowKey
+	roundKey
+)
+
+// callInfo says who a wallet RPC call is for. Middleware reads it with one
+// context lookup per call.
+type callInfo struct {
+	role, id, filename string
+	attrs              []attribute.KeyValue // wallet.role, wallet.id: built once, not per call
+	snapshot           bool                 // the call is made only to take a snapshot
+}
+
+// ContextWithWallet returns a context saying that wallet RPC calls made with
+// it are for w: their spans get w's role and id, and when w.Filename is set
+// the pollution detection checks that w is the wallet open on the endpoint.
+// Only Role, ID and Filename are kept; the password and client are not.
+func ContextWithWallet(ctx context.Context, w Wallet) context.Context {
+	return context.WithValue(ctx, callKey, newCallInfo(w, false))
+}
+
+func newCallInfo(w Wallet, snapshot bool) *callInfo {
+	ci := &callInfo{role: w.Role, id: w.ID, filename: w.Filename, snapshot: snapshot}
+	if w.Role != "" {
+		ci.attrs = append(ci.attrs, escrowconv.WalletRole.String(w.Role))
+	}
+	if w.ID != "" {
+		ci.attrs = append(ci.attrs, escrowconv.WalletID.String(w.ID))
+	}
+	if snapshot {
+		ci.attrs = append(ci.attrs, escrowconv.AttrSnapshotCall.Bool(true))
+	}
+	return ci
+}
+
+func callFromContext(ctx context.Context) *callInfo {
+	ci, _ := ctx.Value(callKey).(*callInfo)
+	return ci
+}
+
+// EscrowFromContext returns the escrow started by StartEscrow whose context
+// ctx derives from, or nil.
+func EscrowFromContext(ctx context.Context) *Escrow {
+	e, _ := ctx.Value(escrowKey).(*Escrow)
+	return e
+}
+
+func roundFromContext(ctx context.Context) *Round {
+	r, _ := ctx.Value(roundKey).(*Round)
+	return r
+}

@@ -1,0 +1,63 @@
+// Package otelmsig traces Monero multisig escrow setups done through
+// monero-wallet-rpc with OpenTelemetry: one trace per escrow, one span per
+// key-exchange round, one CLIENT span per wallet RPC call, wallet snapshots
+// as span events, errors with their context, and live detection of "cache
+// pollution" (a wallet-rpc acting on another escrow's wallet).
+//
+// Names and attribute keys come from package escrowconv, the contract with
+// the legacy JSON exporter (exporter/jsonfile) and with Jaeger queries.
+//
+// # Three ways to use it
+//
+// Only wrap a client. Every call gets a span, child of the span in the
+// call's context; nothing else changes:
+//
+//	c, err := walletrpc.New(url, otelmsig.WithTracing())
+//	ctx = otelmsig.ContextWithWallet(ctx, otelmsig.Wallet{Role: "buyer", ID: "w-1", Filename: "buyer-1"})
+//	info, err := c.PrepareMultisig(ctx)
+//
+// Instrument an existing orchestrator by hand: StartEscrow, StartRound and
+// Round.End around its steps, Snapshot at the points it wants, Fail when a
+// step fails, End at the end. The RPC spans of instrumented clients called
+// with the returned contexts land under the right round.
+//
+// Or let SetupMultisig run the whole setup (prepare_multisig, make_multisig,
+// exchange_multisig_keys rounds, seven snapshots) and return the shared
+// address. It is built on the manual API.
+//
+// Applications call Setup once at start-up: it reads ENABLE_INSTRUMENTATION
+// and the standard OTEL_* variables, builds the TracerProvider (legacy JSON
+// files, OTLP/gRPC, console) and installs it as the global one. The library
+// half never needs Setup: it takes WithTracerProvider, else the global
+// provider at call time.
+//
+// # Cost
+//
+// The middleware computes the endpoint's attributes once per client and
+// does no formatting per call; when the span is not recording (nothing
+// installed, instrumentation disabled, not sampled) it only starts and ends
+// a no-op span. Snapshots make RPC calls, so they are taken only when the
+// span they go on is recording: with instrumentation disabled an escrow
+// makes exactly the calls it would make without this package.
+//
+// # Secrets
+//
+// Params and results are never recorded: they hold passwords and
+// multisig_info key material. Error messages are recorded with anything that
+// looks like multisig key material (words starting with "Multisig")
+// replaced. Wallet.Password is only sent to wallet-rpc.
+//
+// # Cache pollution
+//
+// A monero-wallet-rpc process has one open wallet, and after open_wallet(B)
+// every call acts on B, whoever makes it. Escrow services that share one
+// wallet-rpc per role between escrows race on this. A Tracker (process-wide
+// by default) follows create/open/restore/close_wallet through every
+// instrumented client; when a call for wallet A goes to an endpoint where
+// the Tracker knows B is open, the call's span gets a cache_pollution event
+// naming both wallets, the endpoint and the escrow that opened B. Snapshots
+// add two more checks before round 1: a wallet that is already multisig,
+// and two roles showing one address. WithEndpointLock makes SetupMultisig
+// hold a per-endpoint lock across re-open and operation, which removes the
+// race between escrows of one process.
+package otelmsig

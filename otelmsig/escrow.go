@@ -1,0 +1,291 @@
+package otelmsig
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+)
+
+// Defaults of StartEscrow when WithThreshold/WithParticipants are not given:
+// the 2-of-3 escrow of buyer, vendor and arbiter.
+const (
+	DefaultThreshold    = 2
+	DefaultParticipants = 3
+)
+
+// Escrow is the trace of one escrow setup: the root span escrow.setup, its
+// rounds, snapshots, errors and the cache pollution seen on its calls.
+// Its methods are safe for concurrent use; End it exactly once (more calls
+// are ignored).
+type Escrow struct {
+	id      string
+	traceID string
+	idAttr  attribute.KeyValue
+	cfg     *config
+	tracer  trace.Tracer
+	span    trace.Span
+
+	mu        sync.Mutex
+	failed    bool
+	ended     bool
+	pollution []Pollution
+	// preRound1 maps addresses seen at SNAPSHOT_PRE_ROUND1 to the wallet
+	// that showed them, to find two roles with one address.
+	preRound1 map[string]Wallet
+}
+
+// StartEscrow starts the root span escrow.setup of escrow id and returns a
+// context carrying it: rounds, snapshots and the RPC spans of instrumented
+// clients called with that context belong to the escrow.
+//
+// The root span gets escrow.id, escrow.trace_id ("<id>-<unix ms at start>",
+// the legacy correlation id), escrow.threshold and escrow.participants. It
+// is a new trace; a span already in ctx becomes a link. Spans come from the
+// WithTracerProvider option, else the global provider.
+func StartEscrow(ctx context.Context, id string, opts ...Option) (context.Context, *Escrow) {
+	return startEscrow(ctx, id, newConfig(opts))
+}
+
+func startEscrow(ctx context.Context, id string, cfg *config) (context.Context, *Escrow) {
+	if cfg.threshold == 0 {
+		cfg.threshold = DefaultThreshold
+	}
+	if cfg.participants == 0 {
+		cfg.participants = DefaultParticipants
+	}
+	tp := cfg.tp
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	start := time.Now()
+	e := &Escrow{
+		id:      id,
+		traceID: id + "-" + strconv.FormatInt(start.UnixMilli(), 10),
+		idAttr:  escrowconv.EscrowID.String(id),
+		cfg:     cfg,
+		tracer:  newTracer(tp),
+	}
+	sopts := []trace.SpanStartOption{
+		trace.WithNewRoot(),
+		trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			e.idAttr,
+			escrowconv.EscrowTraceID.String(e.traceID),
+			escrowconv.EscrowThreshold.Int(cfg.threshold),
+			escrowconv.EscrowParticipants.Int(cfg.participants),
+		),
+	}
+	if parent := trace.SpanContextFromContext(ctx); parent.IsValid() {
+		sopts = append(sopts, trace.WithLinks(trace.Link{SpanContext: parent}))
+	}
+	ctx, e.span = e.tracer.Start(ctx, escrowconv.SpanEscrow, sopts...)
+	return context.WithValue(ctx, escrowKey, e), e
+}
+
+// ID returns the escrow's id ("" for a nil Escrow).
+func (e *Escrow) ID() string {
+	if e == nil {
+		return ""
+	}
+	return e.id
+}
+
+// TraceID returns the legacy correlation id, "<escrow id>-<unix ms at start>".
+func (e *Escrow) TraceID() string { return e.traceID }
+
+// Span returns the root span.
+func (e *Escrow) Span() trace.Span { return e.span }
+
+// Recording reports whether the escrow is being recorded. When it is not
+// (instrumentation disabled), snapshots make no calls.
+func (e *Escrow) Recording() bool { return e.span.IsRecording() }
+
+// SetMultisigAddress records the shared multisig address on the root span.
+func (e *Escrow) SetMultisigAddress(addr string) {
+	e.span.SetAttributes(escrowconv.EscrowAddress.String(addr))
+}
+
+// ErrorContext says where an escrow failed, for Fail.
+type ErrorContext struct {
+	Round     int    // key-exchange round, from 1; 0 before round 1
+	Operation string // the method or step that failed, e.g. "exchange_multisig_keys"
+	Role      string // the role of the wallet concerned, "" if none
+	WalletID  string // the wallet concerned, "" if none
+}
+
+// Fail records that the escrow failed: RecordError and status Error on the
+// root span and on the round in ctx (if it is this escrow's and still
+// open), and one escrow.error event on the root with the message, round,
+// operation, wallet id and escrow id; the legacy exporter turns that event
+// into ERROR_FINAL. Only the first Fail of an escrow records; later ones
+// are ignored, as is a nil err.
+func (e *Escrow) Fail(ctx context.Context, err error, ec ErrorContext) {
+	if err == nil {
+		return
+	}
+	if r := roundFromContext(ctx); r != nil && r.esc == e {
+		r.recordErr(err)
+	}
+	e.mu.Lock()
+	first := !e.failed
+	e.failed = true
+	e.mu.Unlock()
+	if !first {
+		return
+	}
+	err = redactError(err)
+	e.span.RecordError(err)
+	e.span.SetStatus(codes.Error, err.Error())
+	role := ec.Role
+	if role == "" {
+		role = escrowconv.RoleCoordinator
+	}
+	e.span.AddEvent(escrowconv.EventError, trace.WithAttributes(
+		escrowconv.ErrorMessage.String(err.Error()),
+		escrowconv.ErrorRound.Int(ec.Round),
+		escrowconv.ErrorOperation.String(ec.Operation),
+		escrowconv.WalletID.String(ec.WalletID),
+		escrowconv.WalletRole.String(role),
+		e.idAttr,
+	))
+}
+
+// End ends the root span. A non-nil err that was not reported with Fail is
+// recorded as by Fail with operation "escrow.setup".
+func (e *Escrow) End(err error) {
+	if err != nil {
+		e.Fail(context.Background(), err, ErrorContext{Operation: escrowconv.SpanEscrow})
+	}
+	e.mu.Lock()
+	ended := e.ended
+	e.ended = true
+	e.mu.Unlock()
+	if !ended {
+		e.span.End()
+	}
+}
+
+// Pollution returns the cache pollution recorded for this escrow so far:
+// by the middleware on its RPC calls and by its snapshots.
+func (e *Escrow) Pollution() []Pollution {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]Pollution(nil), e.pollution...)
+}
+
+func (e *Escrow) addPollution(p Pollution) {
+	e.mu.Lock()
+	e.pollution = append(e.pollution, p)
+	e.mu.Unlock()
+}
+
+// Round is the span of one key-exchange round.
+type Round struct {
+	esc    *Escrow
+	n      int
+	span   trace.Span
+	mu     sync.Mutex
+	errRec bool
+	ended  bool
+}
+
+// StartRound starts the span multisig.round of round n (from 1), whose main
+// wallet RPC method is method (make_multisig, exchange_multisig_keys), as a
+// child of the span in ctx (normally the escrow's root).
+func (e *Escrow) StartRound(ctx context.Context, n int, method string) (context.Context, *Round) {
+	r := &Round{esc: e, n: n}
+	ctx, r.span = e.tracer.Start(ctx, escrowconv.SpanRound,
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			escrowconv.Round.Int(n),
+			escrowconv.RoundMethod.String(method),
+			e.idAttr,
+		))
+	return context.WithValue(ctx, roundKey, r), r
+}
+
+// Number returns the round number.
+func (r *Round) Number() int { return r.n }
+
+// Span returns the round's span.
+func (r *Round) Span() trace.Span { return r.span }
+
+// End ends the round's span; a non-nil err is recorded on it (RecordError,
+// status Error) unless Fail already did. Later calls are ignored.
+func (r *Round) End(err error) {
+	if err != nil {
+		r.recordErr(err)
+	}
+	r.mu.Lock()
+	ended := r.ended
+	r.ended = true
+	r.mu.Unlock()
+	if !ended {
+		r.span.End()
+	}
+}
+
+func (r *Round) recordErr(err error) {
+	r.mu.Lock()
+	skip := r.errRec || r.ended
+	r.errRec = true
+	r.mu.Unlock()
+	if !skip {
+		recordError(r.span, err)
+	}
+}
+
+// Pollution is one detected case of a wallet in a state it should not be
+// in. It is recorded as a cache_pollution span event.
+type Pollution struct {
+	// Reason is escrowconv.ReasonWrongWalletOpen, ReasonMultisigTooEarly or
+	// ReasonDuplicateAddress.
+	Reason string
+	// ExpectedWallet is the wallet the call or snapshot was for (file name
+	// for wrong_wallet_open, wallet id otherwise).
+	ExpectedWallet string
+	// ActualWallet is the wallet found instead (the open file for
+	// wrong_wallet_open, the other wallet's id for duplicate_address).
+	ActualWallet string
+	// Endpoint is the wallet-rpc's host:port, Port its port.
+	Endpoint string
+	Port     int
+	// OtherEscrowID is the escrow that opened ActualWallet, when known.
+	OtherEscrowID string
+	// Role and WalletID are those of the wallet concerned.
+	Role     string
+	WalletID string
+}
+
+func (p Pollution) attributes(esc *Escrow) []attribute.KeyValue {
+	a := make([]attribute.KeyValue, 0, 9)
+	for _, kv := range []attribute.KeyValue{
+		escrowconv.PollutionReason.String(p.Reason),
+		escrowconv.PollutionExpectedWallet.String(p.ExpectedWallet),
+		escrowconv.PollutionActualWallet.String(p.ActualWallet),
+		escrowconv.PollutionEndpoint.String(p.Endpoint),
+		escrowconv.PollutionOtherEscrowID.String(p.OtherEscrowID),
+		escrowconv.WalletRole.String(p.Role),
+		escrowconv.WalletID.String(p.WalletID),
+	} {
+		if kv.Value.AsString() != "" { // unknown: leave the key out
+			a = append(a, kv)
+		}
+	}
+	if p.Port != 0 {
+		a = append(a, escrowconv.WalletRPCPort.Int(p.Port))
+	}
+	if esc != nil {
+		a = append(a, esc.idAttr)
+	}
+	return a
+}

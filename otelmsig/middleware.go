@@ -1,0 +1,237 @@
+package otelmsig
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+)
+
+// Middleware returns walletrpc middleware that makes one CLIENT span per
+// wallet RPC call, named by the JSON-RPC method, child of the span in the
+// call's context (the round, in an escrow).
+//
+// A span carries rpc.system.name=jsonrpc, rpc.method, server.address,
+// server.port, jsonrpc.protocol.version=2.0, the escrow.id of the escrow in
+// the context, and wallet.role and wallet.id of the wallet set with
+// ContextWithWallet. A failed call gets status Error, an exception event
+// (RecordError), error.type (the JSON-RPC code, or the TransportError kind
+// such as "timeout") and, for JSON-RPC errors, rpc.response.status_code.
+// Params and results are never recorded: they hold passwords and multisig
+// key material.
+//
+// The middleware also keeps the Tracker up to date with which wallet is
+// open on the endpoint, and records a cache_pollution event on the span when
+// a call for one wallet goes to an endpoint where another one is known to be
+// open. It makes no RPC calls of its own. When the span is not recording
+// (no SDK installed, instrumentation disabled, not sampled) it does no more
+// than start and end the no-op span.
+func Middleware(opts ...Option) walletrpc.Middleware {
+	cfg := newConfig(opts)
+	var fixed trace.Tracer
+	if cfg.tp != nil {
+		fixed = newTracer(cfg.tp)
+	}
+	return func(next walletrpc.Invoker) walletrpc.Invoker {
+		m := &instrumented{tracker: cfg.tracker, fixed: fixed, next: next}
+		return m.invoke
+	}
+}
+
+// WithTracing is the walletrpc.Option that instruments a client with
+// Middleware(opts...):
+//
+//	c, err := walletrpc.New(url, otelmsig.WithTracing())
+func WithTracing(opts ...Option) walletrpc.Option {
+	return walletrpc.WithMiddleware(Middleware(opts...))
+}
+
+func newTracer(tp trace.TracerProvider) trace.Tracer {
+	return tp.Tracer(escrowconv.ScopeName)
+}
+
+type instrumented struct {
+	tracker *Tracker
+	fixed   trace.Tracer // from WithTracerProvider
+	next    walletrpc.Invoker
+	ep      atomic.Pointer[endpointInfo]
+	tracers tracerCache
+}
+
+// endpointInfo is computed once per endpoint (a client has one), not per
+// call.
+type endpointInfo struct {
+	url       string
+	hostport  string
+	port      int
+	startOpts []trace.SpanStartOption
+}
+
+func (m *instrumented) endpoint(e walletrpc.Endpoint) *endpointInfo {
+	if p := m.ep.Load(); p != nil && p.url == e.URL {
+		return p
+	}
+	p := &endpointInfo{
+		url:      e.URL,
+		hostport: e.String(),
+		port:     e.Port,
+		startOpts: []trace.SpanStartOption{
+			trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(
+				semconv.RPCSystemNameJSONRPC,
+				semconv.JSONRPCProtocolVersion("2.0"),
+				semconv.ServerAddress(e.Host),
+				semconv.ServerPort(e.Port),
+			),
+		},
+	}
+	m.ep.Store(p)
+	return p
+}
+
+func (m *instrumented) tracer(ctx context.Context) trace.Tracer {
+	if m.fixed != nil {
+		return m.fixed
+	}
+	if s := trace.SpanFromContext(ctx); s.SpanContext().IsValid() {
+		return m.tracers.get(s.TracerProvider())
+	}
+	return m.tracers.get(otel.GetTracerProvider())
+}
+
+func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error {
+	ep := m.endpoint(req.Endpoint)
+	ctx, span := m.tracer(ctx).Start(ctx, req.Method, ep.startOpts...)
+	recording := span.IsRecording()
+
+	var esc *Escrow
+	if recording {
+		esc = EscrowFromContext(ctx)
+		ci := callFromContext(ctx)
+		var buf [6]attribute.KeyValue
+		a := append(buf[:0], semconv.RPCMethod(req.Method))
+		if esc != nil {
+			a = append(a, esc.idAttr)
+		}
+		if ci != nil {
+			a = append(a, ci.attrs...)
+			if ci.filename != "" && actsOnOpenWallet(req.Method) {
+				m.checkOpenWallet(span, ep, ci, esc)
+			}
+		}
+		span.SetAttributes(a...)
+	}
+
+	err := m.next(ctx, req)
+
+	if changesOpenWallet(req.Method) {
+		if esc == nil {
+			esc = EscrowFromContext(ctx)
+		}
+		m.tracker.observe(ep.hostport, req, esc.ID(), err)
+	}
+	if err != nil && recording {
+		recordRPCError(span, err)
+	}
+	span.End()
+	return err
+}
+
+func changesOpenWallet(method string) bool {
+	switch method {
+	case "open_wallet", "create_wallet", "restore_deterministic_wallet", "close_wallet":
+		return true
+	}
+	return false
+}
+
+// actsOnOpenWallet reports whether method works on whatever wallet is open
+// (so that the open wallet matters), as opposed to switching wallets.
+func actsOnOpenWallet(method string) bool {
+	return !changesOpenWallet(method) && method != "get_version"
+}
+
+// checkOpenWallet records a cache_pollution event on span when the tracker
+// knows that a wallet other than ci's is open on the endpoint.
+func (m *instrumented) checkOpenWallet(span trace.Span, ep *endpointInfo, ci *callInfo, esc *Escrow) {
+	st, ok := m.tracker.Open(ep.hostport)
+	if !ok || st.Filename == "" || st.Filename == ci.filename {
+		return
+	}
+	p := Pollution{
+		Reason:         escrowconv.ReasonWrongWalletOpen,
+		ExpectedWallet: ci.filename,
+		ActualWallet:   st.Filename,
+		Endpoint:       ep.hostport,
+		Port:           ep.port,
+		OtherEscrowID:  st.EscrowID,
+		Role:           ci.role,
+		WalletID:       ci.id,
+	}
+	span.AddEvent(escrowconv.EventCachePollution, trace.WithAttributes(p.attributes(esc)...))
+	if esc != nil {
+		esc.addPollution(p)
+	}
+}
+
+// recordRPCError puts the error on an RPC span the way semconv wants it.
+func recordRPCError(span trace.Span, err error) {
+	var rpcErr *walletrpc.Error
+	var te *walletrpc.TransportError
+	switch {
+	case errors.As(err, &rpcErr):
+		code := strconv.Itoa(rpcErr.Code)
+		span.SetAttributes(semconv.RPCResponseStatusCode(code), semconv.ErrorTypeKey.String(code))
+	case errors.As(err, &te):
+		span.SetAttributes(semconv.ErrorTypeKey.String(string(te.Kind)))
+	case errors.Is(err, context.DeadlineExceeded):
+		span.SetAttributes(semconv.ErrorTypeKey.String(string(walletrpc.KindTimeout)))
+	case errors.Is(err, context.Canceled):
+		span.SetAttributes(semconv.ErrorTypeKey.String(string(walletrpc.KindCanceled)))
+	default:
+		span.SetAttributes(semconv.ErrorTypeOther)
+	}
+	recordError(span, err)
+}
+
+// recordError is RecordError + status Error, with anything that looks like
+// multisig key material removed from the message.
+func recordError(span trace.Span, err error) {
+	err = redactError(err)
+	span.RecordError(err)
+	span.SetStatus(codes.Error, err.Error())
+}
+
+// tracerCache keeps the tracer of the provider seen last, so that a call
+// does not look the tracer up in the provider (a map under a mutex) each
+// time.
+type tracerCache struct {
+	last atomic.Pointer[tracerEntry]
+}
+
+type tracerEntry struct {
+	tp trace.TracerProvider
+	t  trace.Tracer
+}
+
+func (c *tracerCache) get(tp trace.TracerProvider) trace.Tracer {
+	// Only comparable providers are cached, so the == below cannot panic.
+	if e := c.last.Load(); e != nil && e.tp == tp {
+		return e.t
+	}
+	t := newTracer(tp)
+	if reflect.TypeOf(tp).Comparable() {
+		c.last.Store(&tracerEntry{tp: tp, t: t})
+	}
+	return t
+}

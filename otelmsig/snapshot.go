@@ -1,0 +1,294 @@
+package otelmsig
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+)
+
+// WalletSnapshot is the state of one wallet at one snapshot point, as
+// recorded in its wallet.snapshot event.
+type WalletSnapshot struct {
+	Point    string // one of the escrowconv Point* names
+	Role     string
+	WalletID string
+	Filename string
+	Endpoint string // host:port of the wallet-rpc
+	Port     int
+
+	Time     time.Time     // when the snapshot started
+	Duration time.Duration // how long it took
+
+	Multisig    *walletrpc.IsMultisigResult // nil when is_multisig failed
+	Balance     *walletrpc.GetBalanceResult // nil when get_balance failed
+	Address     string                      // "" when get_address failed
+	AddressHash string                      // lower-case hex SHA-256 of Address
+
+	FileExists bool   // whether Wallet.Path exists; false when no path is known
+	FilePerms  string // owner permission bits such as "rw-"; "" when not known
+
+	// Err says what could not be read; the fields that could be read are
+	// set anyway.
+	Err error
+}
+
+// Snapshot records the state of each wallet as one wallet.snapshot event on
+// the span in ctx, at the named point (one of the escrowconv Point*
+// constants): is_multisig, get_balance and get_address over the wallet's
+// client (spans marked escrow.snapshot_call=true when the client is
+// instrumented), the SHA-256 of the address, whether Wallet.Path exists and
+// its owner permission bits, the RPC port, when the snapshot started and how
+// long it took.
+//
+// Wallets on different endpoints are read concurrently. With
+// WithSharedEndpoints each wallet is re-opened first (and with
+// WithEndpointLock the endpoint stays locked across the re-open and the
+// reads). A wallet that cannot be read gets snapshot.error with what could
+// be read; Snapshot never fails the escrow.
+//
+// At SNAPSHOT_PRE_ROUND1 it also looks for cache pollution: a wallet that is
+// already multisig, and two roles of the escrow showing the same address.
+//
+// When the span in ctx is not recording (instrumentation disabled), or
+// snapshots are off, Snapshot makes no calls at all and returns nil.
+// Otherwise it returns the snapshots in the order of wallets.
+func (e *Escrow) Snapshot(ctx context.Context, point string, wallets ...Wallet) []WalletSnapshot {
+	span := trace.SpanFromContext(ctx)
+	if e.cfg.noSnapshots || !span.IsRecording() || len(wallets) == 0 {
+		return nil
+	}
+	out := make([]WalletSnapshot, len(wallets))
+	perEndpoint(wallets, func(i int) { out[i] = e.snapshotOne(ctx, point, wallets[i]) })
+	for i := range out {
+		span.AddEvent(escrowconv.EventSnapshot,
+			trace.WithTimestamp(out[i].Time),
+			trace.WithAttributes(out[i].attributes(e)...))
+	}
+	if point == escrowconv.PointPreRound1 {
+		e.checkPreRound1(span, out, wallets)
+	}
+	return out
+}
+
+func (e *Escrow) snapshotOne(ctx context.Context, point string, w Wallet) WalletSnapshot {
+	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: time.Now()}
+	var errs []error
+	if w.Client == nil {
+		errs = append(errs, errors.New("no client"))
+	} else {
+		ep := w.Client.Endpoint()
+		s.Endpoint, s.Port = ep.String(), ep.Port
+		op, err := e.withWallet(ctx, w, true, func(ctx context.Context) error {
+			var errs []error
+			if m, err := w.Client.IsMultisig(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("is_multisig: %w", err))
+			} else {
+				s.Multisig = m
+			}
+			if b, err := w.Client.GetBalance(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("get_balance: %w", err))
+			} else {
+				s.Balance = b
+			}
+			if a, err := w.Client.GetAddress(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("get_address: %w", err))
+			} else {
+				s.Address = a.Address
+				sum := sha256.Sum256([]byte(a.Address))
+				s.AddressHash = hex.EncodeToString(sum[:])
+			}
+			return errors.Join(errs...)
+		})
+		if err != nil {
+			if op != "" {
+				err = fmt.Errorf("%s: %w", op, err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	if w.Path != "" {
+		fi, err := os.Stat(w.Path)
+		switch {
+		case err == nil:
+			s.FileExists, s.FilePerms = true, ownerPerms(fi.Mode())
+		case !errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, fmt.Errorf("wallet file: %w", err))
+		}
+	}
+	s.Duration = time.Since(s.Time)
+	s.Err = errors.Join(errs...)
+	return s
+}
+
+// ownerPerms spells the owner's permission bits like ls: "rw-".
+func ownerPerms(m fs.FileMode) string {
+	b := []byte("---")
+	if m&0o400 != 0 {
+		b[0] = 'r'
+	}
+	if m&0o200 != 0 {
+		b[1] = 'w'
+	}
+	if m&0o100 != 0 {
+		b[2] = 'x'
+	}
+	return string(b)
+}
+
+func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
+	a := make([]attribute.KeyValue, 0, 22)
+	a = append(a,
+		e.idAttr,
+		escrowconv.SnapshotPoint.String(s.Point),
+		escrowconv.SnapshotTimeMs.Int64(s.Time.UnixMilli()),
+		escrowconv.SnapshotDurationMs.Int64(s.Duration.Milliseconds()),
+		escrowconv.WalletRole.String(s.Role),
+		escrowconv.WalletID.String(s.WalletID),
+		escrowconv.WalletFileExists.Bool(s.FileExists),
+	)
+	if s.Filename != "" {
+		a = append(a, escrowconv.WalletFilename.String(s.Filename))
+	}
+	if s.Port != 0 {
+		a = append(a, escrowconv.WalletRPCPort.Int(s.Port))
+	}
+	if s.FilePerms != "" {
+		a = append(a, escrowconv.WalletFilePerms.String(s.FilePerms))
+	}
+	if m := s.Multisig; m != nil {
+		a = append(a,
+			escrowconv.WalletIsMultisig.Bool(m.Multisig),
+			escrowconv.WalletMultisigReady.Bool(m.Ready),
+			escrowconv.WalletThreshold.Int64(int64(m.Threshold)),
+			escrowconv.WalletTotal.Int64(int64(m.Total)),
+		)
+	}
+	if b := s.Balance; b != nil {
+		a = append(a,
+			escrowconv.WalletBalance.Int64(clampInt64(b.Balance)),
+			escrowconv.WalletUnlockedBalance.Int64(clampInt64(b.UnlockedBalance)),
+		)
+	}
+	if s.Address != "" {
+		a = append(a,
+			escrowconv.WalletAddress.String(s.Address),
+			escrowconv.WalletAddressHash.String(s.AddressHash),
+		)
+	}
+	if s.Err != nil {
+		a = append(a, escrowconv.SnapshotError.String(redact(s.Err.Error())))
+	}
+	return a
+}
+
+// clampInt64: attributes have no uint64; no real balance reaches 2^63
+// piconero (Monero's supply is about 1.8e19, but no wallet holds half of it).
+func clampInt64(v uint64) int64 {
+	if v > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
+}
+
+// checkPreRound1 records pollution visible before round 1: a wallet already
+// multisig, or an address another role of this escrow already showed.
+func (e *Escrow) checkPreRound1(span trace.Span, snaps []WalletSnapshot, wallets []Wallet) {
+	for i, s := range snaps {
+		if s.Multisig != nil && s.Multisig.Multisig {
+			e.pollute(span, Pollution{
+				Reason: escrowconv.ReasonMultisigTooEarly, ExpectedWallet: s.Filename,
+				Endpoint: s.Endpoint, Port: s.Port, Role: s.Role, WalletID: s.WalletID,
+			})
+		}
+		if s.Address == "" {
+			continue
+		}
+		e.mu.Lock()
+		if e.preRound1 == nil {
+			e.preRound1 = map[string]Wallet{}
+		}
+		other, seen := e.preRound1[s.Address]
+		if !seen {
+			e.preRound1[s.Address] = wallets[i]
+		}
+		e.mu.Unlock()
+		if seen && (other.Role != s.Role || other.ID != s.WalletID) {
+			e.pollute(span, Pollution{
+				Reason: escrowconv.ReasonDuplicateAddress, ExpectedWallet: s.WalletID, ActualWallet: other.ID,
+				Endpoint: s.Endpoint, Port: s.Port, Role: s.Role, WalletID: s.WalletID,
+			})
+		}
+	}
+}
+
+func (e *Escrow) pollute(span trace.Span, p Pollution) {
+	span.AddEvent(escrowconv.EventCachePollution, trace.WithAttributes(p.attributes(e)...))
+	e.addPollution(p)
+}
+
+// withWallet runs fn with a context for w's calls, after taking the
+// endpoint lock and re-opening w when the escrow's options say so. op names
+// the step that failed when it was the re-open ("open_wallet") or the lock.
+func (e *Escrow) withWallet(ctx context.Context, w Wallet, snapshot bool, fn func(context.Context) error) (op string, err error) {
+	ctx = context.WithValue(ctx, callKey, newCallInfo(w, snapshot))
+	if e.cfg.endpointLock {
+		unlock, err := e.cfg.tracker.Lock(ctx, w.Client.Endpoint().String())
+		if err != nil {
+			return "endpoint_lock", err
+		}
+		defer unlock()
+	}
+	if e.cfg.shared {
+		if err := w.Client.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: w.Filename, Password: w.Password}); err != nil {
+			return "open_wallet", err
+		}
+	}
+	return "", fn(ctx)
+}
+
+// perEndpoint runs fn(i) for every wallet: concurrently across wallet-rpc
+// endpoints, one after the other for wallets that share one (a wallet-rpc
+// has one open wallet and serves one call at a time anyway).
+func perEndpoint(wallets []Wallet, fn func(i int)) {
+	groups := map[string][]int{}
+	var order []string
+	for i, w := range wallets {
+		key := ""
+		if w.Client != nil {
+			key = w.Client.Endpoint().String()
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], i)
+	}
+	if len(order) == 1 {
+		for _, i := range groups[order[0]] {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, k := range order {
+		idx := groups[k]
+		wg.Go(func() {
+			for _, i := range idx {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
