@@ -21,8 +21,10 @@ const (
 	CodeUnknownError        = -1  // also "Failed to open wallet", "Invalid filename"
 	CodeNotOpen             = -13 // "No wallet file": no wallet is open
 	CodeWalletAlreadyExists = -21
+	CodeAlreadyMultisig     = -28 // "This wallet is already multisig"
+	CodeNotMultisig         = -31 // "This wallet is not multisig"
 	CodeAttributeNotFound   = -45
-	CodeNotMultisig         = -48 // also: multisig is disabled (enable-multisig-experimental)
+	CodeMultisigDisabled    = -48 // multisig wallet without enable-multisig-experimental
 	CodeParseError          = -32700
 	CodeInvalidRequest      = -32600
 	CodeMethodNotFound      = -32601
