@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,8 +56,10 @@ type Client struct {
 	timeout  time.Duration
 	maxReply int64
 	invoke   Invoker
-	// serial is non-nil when calls must go one at a time (digest auth).
-	serial *sync.Mutex
+	// serial is non-nil when calls must go one at a time (digest auth). It
+	// is a channel rather than a mutex so that a call waiting for its turn
+	// still honours its context.
+	serial chan struct{}
 }
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -66,15 +69,9 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // Credentials in the URL (http://user:pass@host:port) are taken as digest
 // auth credentials and removed from the URL.
 func New(rawURL string, opts ...Option) (*Client, error) {
-	u, err := url.Parse(rawURL)
+	u, err := parseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("walletrpc: invalid URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("walletrpc: invalid URL %q: scheme must be http or https", u.Redacted())
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("walletrpc: invalid URL %q: no host", u.Redacted())
+		return nil, err
 	}
 	cfg := config{timeout: DefaultTimeout, maxReplySize: DefaultMaxReplySize}
 	if u.User != nil {
@@ -93,8 +90,8 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		port = 443
 	}
 	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("walletrpc: invalid port in %q", u.Redacted())
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("walletrpc: invalid URL %q: port %q out of range 1-65535", withoutUserinfo(rawURL), p)
 		}
 	}
 
@@ -110,17 +107,33 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 	if base == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 16
+		if cfg.digest {
+			// wallet-rpc binds a digest nonce to the TCP connection that got
+			// it. Calls are serialised, but a finished call's connection goes
+			// back to the idle pool asynchronously, so the next call could in
+			// principle dial a second one and be refused there with the first
+			// one's nonce (not seen with Go 1.26, whose pool hands a returned
+			// connection to a waiting request). One connection rules it out;
+			// wallet-rpc serves one request at a time anyway.
+			t.MaxConnsPerHost = 1
+		}
 		base = t
 	}
 	if cfg.digest {
 		base = &digest.Transport{Username: cfg.username, Password: cfg.password, Transport: base}
-		c.serial = new(sync.Mutex)
+		c.serial = make(chan struct{}, 1)
 	}
 	hc := http.Client{}
 	if cfg.httpClient != nil {
 		hc = *cfg.httpClient
 	}
 	hc.Transport = base
+	if hc.CheckRedirect == nil {
+		// wallet-rpc never redirects. Following one would resend the body,
+		// which can hold wallet passwords and multisig key material, to
+		// wherever the redirect points: report the 3xx instead.
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
 	c.hc = &hc
 
 	c.invoke = c.roundTrip
@@ -177,8 +190,14 @@ func (c *Client) roundTrip(ctx context.Context, req *Request) error {
 	hreq.Header.Set("Content-Type", "application/json")
 
 	if c.serial != nil {
-		c.serial.Lock()
-		defer c.serial.Unlock()
+		select {
+		case c.serial <- struct{}{}:
+			// Released after the body is read and closed (defers run LIFO),
+			// so the next call finds the connection and nonce count ready.
+			defer func() { <-c.serial }()
+		case <-ctx.Done():
+			return &TransportError{Kind: classify(ctx, ctx.Err()), Method: req.Method, Err: ctx.Err()}
+		}
 	}
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
@@ -195,7 +214,13 @@ func (c *Client) roundTrip(ctx context.Context, req *Request) error {
 	buf.Reset()
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, c.maxReply+1))
 	if err != nil {
-		return &TransportError{Kind: classify(ctx, err), Method: req.Method, Err: stripURL(err)}
+		kind := classify(ctx, err)
+		if kind == KindConnect && errors.Is(err, io.ErrUnexpectedEOF) {
+			// A reply shorter than its Content-Length or chunking promised:
+			// the wallet answered, but not with a whole reply.
+			kind = KindMalformed
+		}
+		return &TransportError{Kind: kind, Method: req.Method, Err: stripURL(err)}
 	}
 	if n > c.maxReply {
 		return &TransportError{Kind: KindTooLarge, Method: req.Method,
@@ -247,4 +272,49 @@ func stripURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// parseURL parses a wallet-rpc URL. Its errors never quote the URL's
+// userinfo: url.Parse's errors do, and errors end up in logs.
+func parseURL(rawURL string) (*url.URL, error) {
+	safe := withoutUserinfo(rawURL)
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		if _, serr := url.Parse(safe); serr != nil {
+			err = serr
+			var ue *url.Error
+			if errors.As(serr, &ue) {
+				err = ue.Err // its text would repeat the URL
+			}
+		} else {
+			// Only the userinfo is bad: say so without showing it.
+			err = errors.New("malformed user:password")
+		}
+		return nil, fmt.Errorf("walletrpc: invalid URL %q: %w", safe, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("walletrpc: invalid URL %q: scheme must be http or https", safe)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("walletrpc: invalid URL %q: no host", safe)
+	}
+	return u, nil
+}
+
+// withoutUserinfo returns rawURL for error messages: everything between the
+// scheme and the last '@' is cut, since it may be user:password. That is
+// stricter than URL syntax on purpose: a password with an unescaped '/' or
+// a URL with no scheme must not leak either.
+func withoutUserinfo(rawURL string) string {
+	start := 0
+	if i := strings.Index(rawURL, "://"); i >= 0 && !strings.ContainsAny(rawURL[:i], "/?#@") {
+		start = i + 3
+	} else if strings.HasPrefix(rawURL, "//") {
+		start = 2
+	}
+	at := strings.LastIndex(rawURL[start:], "@")
+	if at < 0 {
+		return rawURL
+	}
+	return rawURL[:start] + rawURL[start+at+1:]
 }

@@ -34,6 +34,8 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithHTTPClient makes the Client send its requests with hc. Its Transport is
 // wrapped for digest auth when WithDigestAuth is given too. hc.Timeout, if
 // set, still applies; prefer WithTimeout, which reports timeouts as such.
+// Redirects are not followed (a 3xx is a TransportError of KindHTTP) unless
+// hc.CheckRedirect says otherwise.
 func WithHTTPClient(hc *http.Client) Option {
 	return optionFunc(func(c *config) { c.httpClient = hc })
 }
