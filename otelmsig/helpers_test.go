@@ -168,7 +168,7 @@ func events(spans []sdktrace.ReadOnlySpan, name string) (evs []sdktrace.Event, o
 // assertNoSecrets scans every string the spans carry (names, status,
 // attributes, events, links, resource) for multisig key material and the
 // given secrets.
-func assertNoSecrets(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets ...string) {
+func assertNoSecrets(t testing.TB, spans []sdktrace.ReadOnlySpan, secrets ...string) {
 	t.Helper()
 	scanned := 0
 	check := func(where, s string) {

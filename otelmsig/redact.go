@@ -8,10 +8,10 @@ import (
 // out (MultisigV1..., MultisigxV2R1...).
 const secretPrefix = "Multisig"
 
-// redact replaces every word that starts with "Multisig" and is long enough
-// to be key material with "Multisig[REDACTED]". The instrumentation never
-// records params or results; this is the second line of defence for error
-// messages, which come from code that may have quoted them.
+// redact replaces every word that starts with "Multisig" with "[redacted]",
+// as the legacy JSON exporter does. The instrumentation never records params
+// or results; this is the second line of defence for error messages, which
+// come from code that may have quoted key material.
 func redact(s string) string {
 	if !strings.Contains(s, secretPrefix) {
 		return s
@@ -28,11 +28,7 @@ func redact(s string) string {
 			j++
 		}
 		b.WriteString(s[:i])
-		if j-i >= 16 {
-			b.WriteString(secretPrefix + "[REDACTED]")
-		} else {
-			b.WriteString(s[i:j])
-		}
+		b.WriteString("[redacted]")
 		s = s[j:]
 	}
 }
