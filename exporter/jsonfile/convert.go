@@ -1,0 +1,530 @@
+package jsonfile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+)
+
+// record is one legacy event as buffered: everything but the trace_id,
+// which comes from the root span and may arrive last.
+type record struct {
+	at      int64  // unix ns; the legacy timestamp is at in ms
+	seq     uint32 // arrival order within the escrow
+	port    int32  // rpc_port; 0 when unknown
+	typ     string // event_type
+	role    string
+	details any // *RPCCallStart, *RPCCallEnd, *Snapshot, *ErrorFinal, *CachePollution
+}
+
+// less orders records by time, then an RPC call's start before anything
+// else at the same instant, then arrival.
+func (r *record) less(o *record) bool {
+	if r.at != o.at {
+		return r.at < o.at
+	}
+	if rs, os := r.typ == TypeRPCCallStart, o.typ == TypeRPCCallStart; rs != os {
+		return rs
+	}
+	return r.seq < o.seq
+}
+
+// spanInfo is what one span contributes to an escrow.
+type spanInfo struct {
+	tid      trace.TraceID
+	escrowID string
+	records  []record
+
+	isRoot        bool
+	legacyTraceID string // root: escrow.trace_id
+	startNs       int64  // root: start time
+	endNs         int64  // root: end time
+	failed        bool   // root: status Error
+	failDesc      string // root: status description
+
+	failRound  int    // a round span with status Error: its round
+	failOp     string // an RPC span with status Error: its method
+	failWallet string // ... and its wallet id
+	failAt     int64  // ... and its end time
+}
+
+// relevant reports whether the span carries anything of ours.
+func (si *spanInfo) relevant() bool {
+	return si.escrowID != "" || len(si.records) > 0
+}
+
+// spanAttrs are the span attributes the conversion reads.
+type spanAttrs struct {
+	escrowID, legacyTraceID string
+	role, walletID          string
+	method, system          string
+	statusCode, errorType   string
+	port                    int32
+	round                   int
+	hasRound, snapshotCall  bool
+}
+
+func readSpanAttrs(attrs []attribute.KeyValue) spanAttrs {
+	var a spanAttrs
+	var walletPort int32
+	for _, kv := range attrs {
+		switch kv.Key {
+		case escrowconv.EscrowID:
+			a.escrowID = str(kv.Value)
+		case escrowconv.EscrowTraceID:
+			a.legacyTraceID = str(kv.Value)
+		case escrowconv.WalletRole:
+			a.role = str(kv.Value)
+		case escrowconv.WalletID:
+			a.walletID = str(kv.Value)
+		case semconv.RPCMethodKey:
+			a.method = str(kv.Value)
+		case semconv.RPCSystemNameKey:
+			a.system = str(kv.Value)
+		case semconv.RPCResponseStatusCodeKey:
+			a.statusCode = str(kv.Value)
+		case semconv.ErrorTypeKey:
+			a.errorType = str(kv.Value)
+		case semconv.ServerPortKey:
+			a.port = portOf(kv.Value)
+		case escrowconv.WalletRPCPort:
+			walletPort = portOf(kv.Value)
+		case escrowconv.Round:
+			if n, ok := intOf(kv.Value); ok {
+				a.round, a.hasRound = int(n), true
+			}
+		case escrowconv.AttrSnapshotCall:
+			a.snapshotCall = kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
+		}
+	}
+	if a.port == 0 {
+		a.port = walletPort
+	}
+	return a
+}
+
+// converter turns spans into records. It holds the settings that shape them.
+type converter struct {
+	rawAddresses bool
+}
+
+// convert reads one span. It keeps nothing of the span but copies of the
+// values it needs.
+func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
+	sc := s.SpanContext()
+	a := readSpanAttrs(s.Attributes())
+	si := spanInfo{tid: sc.TraceID(), escrowID: clone(a.escrowID)}
+	spanRole := normRole(a.role)
+	status := s.Status()
+	start, end := s.StartTime().UnixNano(), s.EndTime().UnixNano()
+
+	// An RPC client call of the escrow: start + end/error events. Without an
+	// escrow id only a JSON-RPC call counts, so that other RPC clients' spans
+	// (gRPC, ...) are not taken for ours.
+	isRPC := s.SpanKind() == trace.SpanKindClient && a.method != "" &&
+		(a.escrowID != "" || a.system == semconv.RPCSystemNameJSONRPC.Value.AsString())
+	if isRPC && !a.snapshotCall {
+		method := internMethod(a.method)
+		si.records = append(si.records, record{
+			at: start, port: a.port, typ: TypeRPCCallStart, role: spanRole,
+			details: &RPCCallStart{Method: method, Timestamp: msOf(start)},
+		})
+		dur := max(time.Duration(end-start), 0)
+		endDetails := &RPCCallEnd{Method: method, DurationMs: dur.Milliseconds(), Success: true}
+		typ := TypeRPCCallEnd
+		if status.Code == codes.Error {
+			typ = TypeRPCCallError
+			endDetails.Success = false
+			endDetails.Error = text(status.Description)
+			if endDetails.Error == "" {
+				endDetails.Error = text(a.errorType)
+			}
+			if code, err := strconv.Atoi(strings.TrimSpace(a.statusCode)); err == nil {
+				endDetails.Code = &code
+			}
+			si.failOp, si.failWallet, si.failAt = method, clone(a.walletID), end
+		}
+		si.records = append(si.records, record{at: end, port: a.port, typ: typ, role: spanRole, details: endDetails})
+	}
+
+	switch {
+	case s.Name() == escrowconv.SpanEscrow && a.escrowID != "":
+		si.isRoot = true
+		si.legacyTraceID = clone(a.legacyTraceID)
+		si.startNs, si.endNs = start, end
+		if status.Code == codes.Error {
+			si.failed, si.failDesc = true, text(status.Description)
+		}
+	case s.Name() == escrowconv.SpanRound && a.hasRound && status.Code == codes.Error:
+		si.failRound = a.round
+	}
+
+	for _, ev := range s.Events() {
+		var r record
+		var ok bool
+		switch ev.Name {
+		case escrowconv.EventSnapshot:
+			r, ok = c.snapshot(ev, &a), true
+		case escrowconv.EventError:
+			r, ok = errorFinal(ev, &a, si.escrowID), true
+		case escrowconv.EventCachePollution:
+			r, ok = pollution(ev, &a), true
+		}
+		if ok {
+			si.records = append(si.records, r)
+		}
+	}
+	return si
+}
+
+// eventAttrs are the attributes of one of our span events.
+type eventAttrs struct {
+	kv []attribute.KeyValue
+}
+
+func (e eventAttrs) get(k attribute.Key) (attribute.Value, bool) {
+	for _, kv := range e.kv {
+		if kv.Key == k {
+			return kv.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+func (e eventAttrs) str(k attribute.Key) string {
+	v, _ := e.get(k)
+	return str(v)
+}
+
+func (e eventAttrs) int(k attribute.Key) (int64, bool) {
+	v, ok := e.get(k)
+	if !ok {
+		return 0, false
+	}
+	return intOf(v)
+}
+
+func (e eventAttrs) bool(k attribute.Key) (bool, bool) {
+	v, ok := e.get(k)
+	if !ok || v.Type() != attribute.BOOL {
+		return false, false
+	}
+	return v.AsBool(), true
+}
+
+// roleAndPort picks the legacy role and port of an event: the event's own,
+// else the span's. The span's port is taken only when the event is about
+// the span's wallet.
+func roleAndPort(e eventAttrs, a *spanAttrs) (string, int32) {
+	role := e.str(escrowconv.WalletRole)
+	var port int32
+	if v, ok := e.get(escrowconv.WalletRPCPort); ok {
+		port = portOf(v)
+	}
+	if role == "" || normRole(role) == normRole(a.role) {
+		if role == "" {
+			role = a.role
+		}
+		if port == 0 {
+			port = a.port
+		}
+	}
+	return normRole(role), port
+}
+
+func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
+	e := eventAttrs{ev.Attributes}
+	role, port := roleAndPort(e, a)
+	at := ev.Time.UnixNano()
+	snap := &Snapshot{
+		Timestamp: msOf(at),
+		WalletID:  orStr(e.str(escrowconv.WalletID), a.walletID),
+		Role:      role,
+		Error:     text(e.str(escrowconv.SnapshotError)),
+	}
+	if ms, ok := e.int(escrowconv.SnapshotTimeMs); ok {
+		snap.Timestamp = ms
+	}
+	if ms, ok := e.int(escrowconv.SnapshotDurationMs); ok {
+		snap.CollectionTimeMs = max(ms, 0)
+	}
+	snap.IsMultisig, _ = e.bool(escrowconv.WalletIsMultisig)
+	if b, ok := e.bool(escrowconv.WalletMultisigReady); ok {
+		snap.MultisigReady = &b
+	}
+	if n, ok := e.int(escrowconv.WalletThreshold); ok {
+		v := int(n)
+		snap.Threshold = &v
+	}
+	if n, ok := e.int(escrowconv.WalletTotal); ok {
+		v := int(n)
+		snap.Total = &v
+	}
+	if n, ok := e.int(escrowconv.WalletBalance); ok {
+		snap.Balance[0] = uint64(n) // an int64 attribute holding a uint64 balance
+	}
+	if n, ok := e.int(escrowconv.WalletUnlockedBalance); ok {
+		snap.Balance[1] = uint64(n)
+	}
+	addr := e.str(escrowconv.WalletAddress)
+	hash := e.str(escrowconv.WalletAddressHash)
+	if addr != "" || !isHexHash(hash) {
+		sum := sha256.Sum256([]byte(addr))
+		snap.AddressHash = hex.EncodeToString(sum[:])
+	} else {
+		snap.AddressHash = clone(hash)
+	}
+	if c.rawAddresses {
+		snap.Address = clone(addr)
+	}
+	// Without a known path the legacy format has file_perms null and
+	// file_exists false.
+	if p, ok := ownerPerms(e.str(escrowconv.WalletFilePerms)); ok {
+		snap.FilePerms = &p
+		snap.FileExists, _ = e.bool(escrowconv.WalletFileExists)
+	}
+	if port != 0 {
+		p := int(port)
+		snap.RPCPort = &p
+	}
+	if n, ok := e.int(escrowconv.WalletOpenCount); ok {
+		v := int(n)
+		snap.OpenWalletsCount = &v
+	}
+	snap.WalletFilename = text(e.str(escrowconv.WalletFilename))
+
+	typ := e.str(escrowconv.SnapshotPoint)
+	if p, ok := internPoint(typ); ok {
+		typ = p
+	} else {
+		// A point the legacy format does not name: keep it, as CUSTOM.
+		snap.Point = text(typ)
+		typ = TypeCustom
+	}
+	return record{at: at, port: port, typ: typ, role: role, details: snap}
+}
+
+func errorFinal(ev sdktrace.Event, a *spanAttrs, escrowID string) record {
+	e := eventAttrs{ev.Attributes}
+	role, port := roleAndPort(e, a)
+	at := ev.Time.UnixNano()
+	d := &ErrorFinal{
+		Error: text(e.str(escrowconv.ErrorMessage)),
+		Context: ErrorContext{
+			Operation: text(orStr(e.str(escrowconv.ErrorOperation), a.method)),
+			WalletID:  orStr(e.str(escrowconv.WalletID), a.walletID),
+			EscrowID:  orStr(e.str(escrowconv.EscrowID), escrowID),
+			Timestamp: rfc3339(at),
+		},
+	}
+	if n, ok := e.int(escrowconv.ErrorRound); ok {
+		d.Context.Round = int(n)
+	} else if a.hasRound {
+		d.Context.Round = a.round
+	}
+	return record{at: at, port: port, typ: TypeErrorFinal, role: role, details: d}
+}
+
+func pollution(ev sdktrace.Event, a *spanAttrs) record {
+	e := eventAttrs{ev.Attributes}
+	role, port := roleAndPort(e, a)
+	d := &CachePollution{
+		Reason:         text(e.str(escrowconv.PollutionReason)),
+		WalletID:       orStr(e.str(escrowconv.WalletID), a.walletID),
+		ExpectedWallet: text(e.str(escrowconv.PollutionExpectedWallet)),
+		ActualWallet:   text(e.str(escrowconv.PollutionActualWallet)),
+		Endpoint:       text(e.str(escrowconv.PollutionEndpoint)),
+		OtherEscrowID:  text(e.str(escrowconv.PollutionOtherEscrowID)),
+	}
+	return record{at: ev.Time.UnixNano(), port: port, typ: TypeCachePollution, role: role, details: d}
+}
+
+// rfc3339Ms is RFC 3339 with milliseconds, the precision of the legacy
+// timestamps.
+const rfc3339Ms = "2006-01-02T15:04:05.000Z07:00"
+
+func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(rfc3339Ms) }
+
+// msOf converts unix ns to unix ms, rounding down also before 1970.
+func msOf(ns int64) int64 {
+	ms := ns / 1e6
+	if ns%1e6 < 0 {
+		ms--
+	}
+	return ms
+}
+
+func str(v attribute.Value) string {
+	if v.Type() != attribute.STRING {
+		return ""
+	}
+	return v.AsString()
+}
+
+func intOf(v attribute.Value) (int64, bool) {
+	switch v.Type() {
+	case attribute.INT64:
+		return v.AsInt64(), true
+	case attribute.STRING: // tolerate a number sent as a string
+		n, err := strconv.ParseInt(v.AsString(), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+func portOf(v attribute.Value) int32 {
+	n, ok := intOf(v)
+	if !ok || n < 1 || n > 65535 {
+		return 0
+	}
+	return int32(n)
+}
+
+func orStr(a, b string) string {
+	if a != "" {
+		return clone(a)
+	}
+	return clone(b)
+}
+
+// clone copies s so that a buffered event does not keep alive whatever
+// larger buffer an attribute value may point into.
+func clone(s string) string { return strings.Clone(s) }
+
+// maxText bounds free-text values (error messages, reasons) in a file.
+const maxText = 1024
+
+// text prepares a free-text value for a file: bounded, valid UTF-8, and with
+// anything that looks like multisig key-exchange material redacted, in case
+// an error message quoted it.
+func text(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) > maxText {
+		s = s[:maxText]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
+	}
+	if strings.Contains(s, multisigPrefix) {
+		return redactMultisig(s)
+	}
+	return strings.Clone(s)
+}
+
+// multisigPrefix starts every multisig_info string wallet-rpc hands out.
+const multisigPrefix = "Multisig"
+
+func redactMultisig(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, multisigPrefix)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString("[redacted]")
+		s = s[i:]
+		j := strings.IndexFunc(s, func(r rune) bool {
+			return !(r < utf8.RuneSelf && safeByte(byte(r)) || r == '+' || r == '/' || r == '=')
+		})
+		if j < 0 {
+			return b.String()
+		}
+		s = s[j:]
+	}
+}
+
+func isHexHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// normRole maps a wallet.role value to a legacy role: buyer, vendor, arbiter
+// or coordinator. Unknown roles become coordinator, since legacy scripts
+// know only these four.
+func normRole(r string) string {
+	switch strings.ToLower(r) {
+	case RoleBuyer:
+		return RoleBuyer
+	case RoleVendor:
+		return RoleVendor
+	case RoleArbiter:
+		return RoleArbiter
+	}
+	return RoleCoordinator
+}
+
+// internPoint returns the escrowconv constant for a snapshot point.
+func internPoint(p string) (string, bool) {
+	for _, q := range escrowconv.Points {
+		if p == q {
+			return q, true
+		}
+	}
+	return "", false
+}
+
+var knownMethods = []string{
+	"prepare_multisig", "make_multisig", "exchange_multisig_keys", "export_multisig_info",
+	"import_multisig_info", "is_multisig", "get_balance", "get_address", "open_wallet",
+	"close_wallet", "create_wallet", "get_version", "get_height", "finalize_multisig",
+}
+
+// internMethod shares the string of a well-known method among all events.
+func internMethod(m string) string {
+	for _, k := range knownMethods {
+		if m == k {
+			return k
+		}
+	}
+	return text(m)
+}
+
+var knownPerms = []string{"rw-", "r--", "---", "-w-", "rwx", "r-x", "--x", "-wx"}
+
+// ownerPerms returns the owner bits of a permission string as the legacy
+// format has them ("rw-"); it also takes "-rw-------" (ls) and "600"/"0600"
+// (octal). It reports false for anything else.
+func ownerPerms(p string) (string, bool) {
+	switch {
+	case len(p) == 10 && (p[0] == '-' || p[0] == 'd' || p[0] == 'l'):
+		p = p[1:4]
+	case len(p) == 3 && p[0] >= '0' && p[0] <= '7' || len(p) == 4 && p[0] == '0':
+		if n, err := strconv.ParseUint(p, 8, 32); err == nil {
+			return knownPerms[ownerIndex(uint32(n)>>6&7)], true
+		}
+		return "", false
+	}
+	for _, k := range knownPerms {
+		if p == k {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// ownerIndex maps octal owner bits to their place in knownPerms.
+func ownerIndex(bits uint32) int {
+	return [8]int{2, 6, 3, 7, 1, 5, 0, 4}[bits]
+}
