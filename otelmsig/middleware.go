@@ -32,8 +32,9 @@ import (
 //
 // The middleware also keeps the Tracker up to date with which wallet is
 // open on the endpoint, and records a cache_pollution event on the span when
-// a call for one wallet goes to an endpoint where another one is known to be
-// open. It makes no RPC calls of its own. When the span is not recording
+// a call for one wallet (see ContextWithWallet) goes to an endpoint where
+// another one is known to be open, or is being opened by a call sent before
+// it. It makes no RPC calls of its own. When the span is not recording
 // (no SDK installed, instrumentation disabled, not sampled) it does no more
 // than start and end the no-op span.
 func Middleware(opts ...Option) walletrpc.Middleware {
@@ -132,14 +133,15 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 		span.SetAttributes(a...)
 	}
 
-	err := m.next(ctx, req)
-
+	var pending *pendingOpen
 	if changesOpenWallet(req.Method) {
 		if esc == nil {
 			esc = EscrowFromContext(ctx)
 		}
-		m.tracker.observe(ep.hostport, req, esc.ID(), err)
+		pending = m.tracker.begin(ep.hostport, req, esc.ID())
 	}
+	err := m.next(ctx, req)
+	m.tracker.end(ep.hostport, pending, err)
 	if err != nil && recording {
 		recordRPCError(span, err)
 	}
@@ -162,9 +164,10 @@ func actsOnOpenWallet(method string) bool {
 }
 
 // checkOpenWallet records a cache_pollution event on span when the tracker
-// knows that a wallet other than ci's is open on the endpoint.
+// knows that the call will meet a wallet other than ci's: another one is
+// open on the endpoint, or being opened by a call sent before this one.
 func (m *instrumented) checkOpenWallet(span trace.Span, ep *endpointInfo, ci *callInfo, esc *Escrow) {
-	st, ok := m.tracker.Open(ep.hostport)
+	st, ok := m.tracker.meets(ep.hostport)
 	if !ok || st.Filename == "" || st.Filename == ci.filename {
 		return
 	}

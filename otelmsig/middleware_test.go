@@ -405,3 +405,44 @@ func TestSnapshotMakesNoCallsWhenNotRecording(t *testing.T) {
 		}
 	}
 }
+
+// An open_wallet of another client still in flight when a call is sent
+// counts: wallet-rpc serves requests in order, so the call will act on it.
+func TestPollutionFromOpenInFlight(t *testing.T) {
+	sr, tp := recorder(t)
+	tracker := otelmsig.NewTracker()
+	s := fakewalletrpc.New(fakewalletrpc.WithWallet("a", ""), fakewalletrpc.WithWallet("b", ""),
+		fakewalletrpc.WithLatency("open_wallet", 300*time.Millisecond))
+	defer s.Close()
+	c, _ := walletrpc.New(s.URL(), otelmsig.WithTracing(otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker)))
+	ctx := testCtx(t, 10*time.Second)
+	ctxA, escA := otelmsig.StartEscrow(ctx, "EA", otelmsig.WithTracerProvider(tp))
+	ctxB, escB := otelmsig.StartEscrow(ctx, "EB", otelmsig.WithTracerProvider(tp))
+	ctxA = otelmsig.ContextWithWallet(ctxA, otelmsig.Wallet{Role: "buyer", ID: "wa", Filename: "a"})
+	if err := c.OpenWallet(ctxA, walletrpc.OpenWalletParams{Filename: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- c.OpenWallet(ctxB, walletrpc.OpenWalletParams{Filename: "b"}) }()
+	time.Sleep(100 * time.Millisecond) // b's open is at the server, taking 300ms
+	if ow, _ := tracker.Open(s.Endpoint()); ow.Filename != "a" {
+		t.Fatalf("open wallet %+v before b's open completed", ow)
+	}
+	addr, err := c.GetAddress(ctxA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := s.Address("b"); addr.Address != b {
+		t.Fatal("the call did not act on b: the premise of the test is wrong")
+	}
+	escA.End(nil)
+	escB.End(nil)
+	pol, on := events(sr.Ended(), escrowconv.EventCachePollution)
+	if len(pol) != 1 || on[0].Name() != "get_address" || attrStr(pol[0].Attributes, escrowconv.PollutionActualWallet) != "b" ||
+		attrStr(pol[0].Attributes, escrowconv.PollutionOtherEscrowID) != "EB" {
+		t.Fatalf("pollution events %v", pol)
+	}
+}

@@ -15,14 +15,33 @@ import (
 // previous wallet open) and a transport error makes the state unknown.
 // Calls made by other processes or uninstrumented clients are not seen.
 //
+// It also knows the opens that are in flight. wallet-rpc serves requests one
+// at a time, in the order they arrive, so a call sent while another
+// client's open_wallet(B) is in flight will act on B: for the pollution
+// check, the wallet a call will meet is that of the last open sent before
+// it, or, with none in flight, the last one that succeeded.
+//
 // It also hands out the per-endpoint locks of WithEndpointLock.
 //
 // A Tracker is safe for concurrent use. Every instrumented call that is for
 // a known wallet reads it (one map lookup under a read lock).
 type Tracker struct {
 	mu    sync.RWMutex
-	open  map[string]OpenWallet
+	eps   map[string]*endpointState
+	seq   uint64
 	locks sync.Map // endpoint -> chan struct{} (a lock that honours contexts)
+}
+
+type endpointState struct {
+	cur     OpenWallet
+	curSeq  uint64
+	known   bool
+	pending []*pendingOpen // in the order they were sent
+}
+
+type pendingOpen struct {
+	seq uint64
+	w   OpenWallet
 }
 
 // OpenWallet is what a Tracker knows about one endpoint.
@@ -42,28 +61,40 @@ var defaultTracker = NewTracker()
 func DefaultTracker() *Tracker { return defaultTracker }
 
 // NewTracker returns an empty Tracker.
-func NewTracker() *Tracker { return &Tracker{open: map[string]OpenWallet{}} }
+func NewTracker() *Tracker { return &Tracker{eps: map[string]*endpointState{}} }
 
-// Open reports what is known to be open on endpoint (host:port); ok is false
-// when nothing is known.
+// Open reports which wallet the last successful open, create, restore or
+// close on endpoint (host:port) left open; ok is false when nothing is known.
 func (t *Tracker) Open(endpoint string) (w OpenWallet, ok bool) {
 	t.mu.RLock()
-	w, ok = t.open[endpoint]
-	t.mu.RUnlock()
-	return w, ok
+	defer t.mu.RUnlock()
+	if st := t.eps[endpoint]; st != nil && st.known {
+		return st.cur, true
+	}
+	return OpenWallet{}, false
+}
+
+// meets reports the wallet a call sent now to endpoint will act on: that of
+// the last open still in flight, else the open one; ok is false when
+// nothing is known.
+func (t *Tracker) meets(endpoint string) (w OpenWallet, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	st := t.eps[endpoint]
+	switch {
+	case st == nil:
+		return OpenWallet{}, false
+	case len(st.pending) > 0:
+		return st.pending[len(st.pending)-1].w, true
+	}
+	return st.cur, st.known
 }
 
 // Forget drops what is known about endpoint, for example after the
 // wallet-rpc there was restarted.
 func (t *Tracker) Forget(endpoint string) {
 	t.mu.Lock()
-	delete(t.open, endpoint)
-	t.mu.Unlock()
-}
-
-func (t *Tracker) set(endpoint string, w OpenWallet) {
-	t.mu.Lock()
-	t.open[endpoint] = w
+	delete(t.eps, endpoint)
 	t.mu.Unlock()
 }
 
@@ -80,31 +111,70 @@ func (t *Tracker) Lock(ctx context.Context, endpoint string) (unlock func(), err
 	}
 }
 
-// observe updates the state of endpoint after a call of method.
-func (t *Tracker) observe(endpoint string, req *walletrpc.Request, escrowID string, err error) {
+// begin records that a call of method, which may change the open wallet,
+// is being sent to endpoint. It returns what end needs, nil when the call
+// does not change the open wallet.
+func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string) *pendingOpen {
+	var w OpenWallet
 	switch req.Method {
 	case "open_wallet", "create_wallet", "restore_deterministic_wallet":
-	case "close_wallet":
-		if err == nil {
-			t.set(endpoint, OpenWallet{})
-		} else if !isRPCError(err) {
+		name, ok := filenameParam(req.Params)
+		if !ok {
+			// Which wallet it opens is unknown: so is what is open after it.
 			t.Forget(endpoint)
+			return nil
 		}
-		return
+		w = OpenWallet{Filename: name, EscrowID: escrowID}
+	case "close_wallet":
+		w = OpenWallet{EscrowID: escrowID}
 	default:
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.seq++
+	p := &pendingOpen{seq: t.seq, w: w}
+	st := t.state(endpoint)
+	st.pending = append(st.pending, p)
+	return p
+}
+
+// end records the outcome of a call begin returned p for.
+func (t *Tracker) end(endpoint string, p *pendingOpen, err error) {
+	if p == nil {
 		return
 	}
-	if err != nil {
-		if !isRPCError(err) {
-			t.Forget(endpoint) // the call may or may not have happened
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st := t.state(endpoint)
+	for i, q := range st.pending {
+		if q == p {
+			st.pending = append(st.pending[:i], st.pending[i+1:]...)
+			break
 		}
-		return
 	}
-	if name, ok := filenameParam(req.Params); ok {
-		t.set(endpoint, OpenWallet{Filename: name, EscrowID: escrowID})
-	} else {
-		t.Forget(endpoint)
+	switch {
+	case err == nil:
+		// Requests are served in order: an older open that reports late
+		// does not undo a newer one.
+		if p.seq > st.curSeq {
+			st.cur, st.curSeq, st.known = p.w, p.seq, true
+		}
+	case isRPCError(err):
+		// Refused: the previous wallet stays open.
+	default:
+		// The call may or may not have happened.
+		st.known, st.curSeq = false, p.seq
 	}
+}
+
+func (t *Tracker) state(endpoint string) *endpointState {
+	st := t.eps[endpoint]
+	if st == nil {
+		st = &endpointState{}
+		t.eps[endpoint] = st
+	}
+	return st
 }
 
 func isRPCError(err error) bool {
