@@ -35,7 +35,7 @@ jaeger: $(JAEGER)
 $(JAEGER): deploy/jaeger/tool/go.mod deploy/jaeger/tool/go.sum
 	@echo "jaeger: building Jaeger $(JAEGER_VER) from source modules into $@ (takes a few minutes, once)"
 	@mkdir -p $(BIN)
-	cd deploy/jaeger/tool && $(GO) build -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
+	cd deploy/jaeger/tool && $(GO) build -buildvcs=false -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
 	@touch $@
 
 ## jaeger-run: run the local Jaeger in the foreground (OTLP 127.0.0.1:4317/4318, API 127.0.0.1:16686).
