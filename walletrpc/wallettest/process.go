@@ -251,6 +251,12 @@ func startOnce(ctx context.Context, cfg Config, dir string, port int) (*Process,
 	cmd.Stdout = p.console
 	cmd.Stderr = p.console
 	cmd.WaitDelay = 2 * time.Second
+	// Own process group: Stop signals the group. Pdeathsig: the kernel
+	// kills wallet-rpc when its parent dies, so a test binary killed by
+	// -timeout leaves no orphan. (Strictly, the kernel watches the OS thread
+	// that forked; Go ends a thread only when a goroutine exits while locked
+	// to it with runtime.LockOSThread, so do not start processes from such
+	// a goroutine.)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("wallettest: start %s: %w", RPCBinary, err)

@@ -1,6 +1,7 @@
 package wallettest
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -414,4 +416,76 @@ func TestDedicatedFailureLeavesNothing(t *testing.T) {
 	if left, _ := os.ReadDir(base); len(left) != 0 {
 		t.Errorf("left behind: %v", left)
 	}
+}
+
+// A test binary that dies without running its cleanups (SIGKILL, as after a
+// -timeout panic) takes its wallet-rpc along: Pdeathsig.
+func TestNoOrphanWhenParentIsKilled(t *testing.T) {
+	if os.Getenv("WALLETTEST_ORPHAN_CHILD") == "1" {
+		p, err := StartProcess(context.Background(), Config{BaseDir: os.Getenv("WALLETTEST_ORPHAN_BASE")})
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		fmt.Printf("PID %d\n", p.PID())
+		select {} // wait to be killed
+	}
+	t.Parallel()
+	mustBinaries(t)
+	base := t.TempDir()
+	ctx := testCtx(t, time.Minute)
+	child := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestNoOrphanWhenParentIsKilled$", "-test.count=1")
+	child.Env = append(os.Environ(), "WALLETTEST_ORPHAN_CHILD=1", "WALLETTEST_ORPHAN_BASE="+base)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if _, err := fmt.Sscanf(sc.Text(), "PID %d", &pid); err == nil {
+			break
+		}
+		t.Log(sc.Text())
+	}
+	if pid == 0 {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		t.Fatal("child test binary did not start a wallet-rpc")
+	}
+	if err := child.Process.Kill(); err != nil { // SIGKILL: no cleanup runs
+		t.Fatal(err)
+	}
+	_ = child.Wait()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for alive(pid) {
+		if time.Now().After(deadline) {
+			// Do not leave it running: it is ours, by PID, and in our base dir.
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("wallet-rpc %d survived its parent", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether pid runs: it exists and is not a zombie waiting for
+// whatever reaps orphans here.
+func alive(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// pid (comm) state ...; comm may hold spaces, so look after the last ')'.
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2] != 'Z'
+	}
+	return true
 }
