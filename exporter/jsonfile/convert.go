@@ -249,9 +249,12 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 	at := ev.Time.UnixNano()
 	snap := &Snapshot{
 		Timestamp: msOf(at),
-		WalletID:  orStr(e.str(escrowconv.WalletID), a.walletID),
-		Role:      role,
-		Error:     text(e.str(escrowconv.SnapshotError)),
+		// WalletID, Address, AddressHash and WalletFilename are not copied
+		// here: the exporter interns them per escrow (they repeat at every
+		// snapshot point).
+		WalletID: first(e.str(escrowconv.WalletID), a.walletID),
+		Role:     role,
+		Error:    text(e.str(escrowconv.SnapshotError)),
 	}
 	if ms, ok := e.int(escrowconv.SnapshotTimeMs); ok {
 		snap.Timestamp = ms
@@ -283,10 +286,10 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 		sum := sha256.Sum256([]byte(addr))
 		snap.AddressHash = hex.EncodeToString(sum[:])
 	} else {
-		snap.AddressHash = clone(hash)
+		snap.AddressHash = hash
 	}
 	if c.rawAddresses {
-		snap.Address = clone(addr)
+		snap.Address = addr
 	}
 	// Without a known path the legacy format has file_perms null and
 	// file_exists false.
@@ -302,7 +305,7 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 		v := int(n)
 		snap.OpenWalletsCount = &v
 	}
-	snap.WalletFilename = text(e.str(escrowconv.WalletFilename))
+	snap.WalletFilename = cut(e.str(escrowconv.WalletFilename))
 
 	typ := e.str(escrowconv.SnapshotPoint)
 	if p, ok := internPoint(typ); ok {
@@ -391,6 +394,13 @@ func portOf(v attribute.Value) int32 {
 	return int32(n)
 }
 
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 func orStr(a, b string) string {
 	if a != "" {
 		return clone(a)
@@ -412,6 +422,11 @@ func text(s string) string {
 	if s == "" {
 		return ""
 	}
+	return strings.Clone(cut(s))
+}
+
+// cut is text without the copy.
+func cut(s string) string {
 	if len(s) > maxText {
 		s = s[:maxText]
 		for len(s) > 0 && !utf8.ValidString(s) {
@@ -421,7 +436,7 @@ func text(s string) string {
 	if strings.Contains(s, multisigPrefix) {
 		return redactMultisig(s)
 	}
-	return strings.Clone(s)
+	return s
 }
 
 // multisigPrefix starts every multisig_info string wallet-rpc hands out.

@@ -49,14 +49,15 @@ func (s setup) walletID(role string) string { return s.escrowID + "-" + role }
 
 func (s setup) port(i int) int { return s.basePort + i }
 
-// address is a fixed, address-like string per wallet; after round 3 every
+// address is a fixed, address-like string per wallet (95 characters); after round 3 every
 // wallet shows the shared multisig address.
 func (s setup) address(role string, shared bool) string {
 	sum := sha256.Sum256([]byte(s.escrowID + "/" + role))
 	if shared {
 		sum = sha256.Sum256([]byte(s.escrowID + "/shared"))
 	}
-	return "9t" + hex.EncodeToString(sum[:]) + "Aq1"
+	more := sha256.Sum256(sum[:])
+	return ("9t" + hex.EncodeToString(sum[:]) + hex.EncodeToString(more[:]))[:95] // as long as a real address
 }
 
 // record records the setup through tp and returns the number of legacy

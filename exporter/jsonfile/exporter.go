@@ -1,16 +1,15 @@
 package jsonfile
 
 import (
-	"bytes"
 	"container/list"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -69,6 +68,7 @@ type escrowBuf struct {
 	orphan   bool
 	records  []record
 	seq      uint32
+	strs     []string // interned strings, see intern
 
 	finished      bool // the root arrived
 	partial       bool // to be written as _PARTIAL and forgotten
@@ -290,6 +290,12 @@ func (e *Exporter) addRecords(b *escrowBuf, recs []record) {
 		b.records = make([]record, 0, max(len(recs), 48))
 	}
 	for _, r := range recs {
+		if d, ok := r.details.(*Snapshot); ok {
+			d.WalletID = b.intern(d.WalletID)
+			d.Address = b.intern(d.Address)
+			d.AddressHash = b.intern(d.AddressHash)
+			d.WalletFilename = b.intern(d.WalletFilename)
+		}
 		r.seq = b.seq
 		b.seq++
 		b.records = append(b.records, r)
@@ -297,6 +303,30 @@ func (e *Exporter) addRecords(b *escrowBuf, recs []record) {
 	if !b.finished && b.elem != nil && !b.partial {
 		e.pendingRecs += len(recs)
 	}
+}
+
+// maxInterned bounds the strings an escrow shares among its events: the
+// wallet ids, file names, addresses and their hashes of a 2-of-3 setup are
+// about 20.
+const maxInterned = 32
+
+// intern returns a copy of s that the escrow's events share, so that an
+// address seen at seven snapshot points is held once, and so that no event
+// keeps alive whatever larger buffer an attribute value may point into.
+func (b *escrowBuf) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	for _, x := range b.strs {
+		if x == s {
+			return x
+		}
+	}
+	c := strings.Clone(s)
+	if len(b.strs) < maxInterned {
+		b.strs = append(b.strs, c)
+	}
+	return c
 }
 
 // adopt moves the records of an orphan buffer into b.
@@ -573,12 +603,9 @@ func (e *Exporter) runJobs(ctx context.Context, jobs []writeJob) {
 		if ctx.Err() != nil {
 			return
 		}
-		data, err := encode(j.traceID, j.records)
-		if err == nil {
-			j.path = filepath.Join(e.cfg.dir, j.name)
-			err = writeFileAtomic(e.cfg.dir, j.name, data, e.cfg.fileMode, e.cfg.sync)
-		}
-		if err != nil {
+		data := encode(j.traceID, j.records)
+		j.path = filepath.Join(e.cfg.dir, j.name)
+		if err := writeFileAtomic(e.cfg.dir, j.name, data, e.cfg.fileMode, e.cfg.sync); err != nil {
 			j.path = ""
 			j.err = fmt.Errorf("jsonfile: escrow %q: %w", j.escrowID, err)
 		}
@@ -601,45 +628,6 @@ func (e *Exporter) runJobs(ctx context.Context, jobs []writeJob) {
 	}
 	close(next)
 	wg.Wait()
-}
-
-// encode renders the events of one file: sorted, pretty-printed with two
-// spaces, with a trailing newline.
-func encode(traceID string, recs []record) ([]byte, error) {
-	slices.SortFunc(recs, func(a, b record) int {
-		switch {
-		case a.less(&b):
-			return -1
-		case b.less(&a):
-			return 1
-		}
-		return 0
-	})
-	events := make([]Event, len(recs))
-	ports := make([]int, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		events[i] = Event{
-			TraceID:   traceID,
-			Timestamp: msOf(r.at),
-			EventType: r.typ,
-			Role:      r.role,
-			Details:   r.details,
-		}
-		if r.port != 0 {
-			ports[i] = int(r.port)
-			events[i].RPCPort = &ports[i]
-		}
-	}
-	var buf bytes.Buffer
-	buf.Grow(512 * (len(events) + 1))
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(events); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // writeFileAtomic writes data to dir/name through a temporary file in dir,
