@@ -252,7 +252,7 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 		// WalletID, Address, AddressHash and WalletFilename are not copied
 		// here: the exporter interns them per escrow (they repeat at every
 		// snapshot point).
-		WalletID: first(e.str(escrowconv.WalletID), a.walletID),
+		WalletID: cut(first(e.str(escrowconv.WalletID), a.walletID)),
 		Role:     role,
 		Error:    text(e.str(escrowconv.SnapshotError)),
 	}
@@ -415,9 +415,10 @@ func clone(s string) string { return strings.Clone(s) }
 // maxText bounds free-text values (error messages, reasons) in a file.
 const maxText = 1024
 
-// text prepares a free-text value for a file: bounded, valid UTF-8, and with
-// anything that looks like multisig key-exchange material redacted, in case
-// an error message quoted it.
+// text prepares a free-text value for a file: at most 1 KiB (cut at a
+// character boundary), with anything that looks like multisig key-exchange
+// material redacted, in case an error message quoted it. Invalid UTF-8 is
+// left to the encoder, which writes U+FFFD for it.
 func text(s string) string {
 	if s == "" {
 		return ""
@@ -428,10 +429,11 @@ func text(s string) string {
 // cut is text without the copy.
 func cut(s string) string {
 	if len(s) > maxText {
-		s = s[:maxText]
-		for len(s) > 0 && !utf8.ValidString(s) {
-			s = s[:len(s)-1]
+		n := maxText
+		for n > maxText-utf8.UTFMax && !utf8.RuneStart(s[n]) {
+			n--
 		}
+		s = s[:n]
 	}
 	if strings.Contains(s, multisigPrefix) {
 		return redactMultisig(s)

@@ -123,3 +123,17 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestText(t *testing.T) {
+	long := strings.Repeat("é", 600) // 1200 bytes
+	if got := text(long); len(got) != 1024 || !utf8.ValidString(got) {
+		t.Errorf("text(long) is %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	bad := "x\xffy" + strings.Repeat("z", 2000)
+	if got := text(bad); len(got) != 1024 || got[:3] != "x\xffy" {
+		t.Errorf("text cut an invalid string short: %d bytes", len(got))
+	}
+	if got := text("err: MultisigxV2R1abc+/= rest Multisig"); got != "err: [redacted] rest [redacted]" {
+		t.Errorf("redaction: %q", got)
+	}
+}
