@@ -3,6 +3,9 @@ package wallettest_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -59,10 +62,19 @@ func ExampleDedicated() {
 			fmt.Println(err)
 			return
 		}
-		fmt.Printf("%s: multisig=%v\n", roles[i], ms.Multisig)
+		// The open wallet is the role's: its address is the one the CLI
+		// wrote next to the wallet file.
+		addr, err := c.GetAddress(ctx)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		want, _ := os.ReadFile(filepath.Join(p.WalletDir, roles[i]+".address.txt"))
+		fmt.Printf("%s: multisig=%v, own wallet open=%v\n", roles[i], ms.Multisig,
+			addr.Address == strings.TrimSpace(string(want)))
 	}
 	// Output:
-	// buyer: multisig=false
-	// vendor: multisig=false
-	// arbiter: multisig=false
+	// buyer: multisig=false, own wallet open=true
+	// vendor: multisig=false, own wallet open=true
+	// arbiter: multisig=false, own wallet open=true
 }

@@ -372,39 +372,6 @@ func TestHeadTailBuffer(t *testing.T) {
 	}
 }
 
-func TestDedicated(t *testing.T) {
-	t.Parallel()
-	mustBinaries(t)
-	start := time.Now()
-	names := []string{"buyer", "vendor"}
-	procs := StartDedicated(t, Config{}, names...)
-	t.Logf("2 dedicated wallet-rpcs with multisig-capable wallets in %v", time.Since(start))
-	if len(procs) != len(names) {
-		t.Fatalf("%d processes for %d names", len(procs), len(names))
-	}
-	for i, p := range procs {
-		want, err := os.ReadFile(filepath.Join(p.WalletDir, names[i]+".address.txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _ := p.Client()
-		got, err := c.GetAddress(t.Context())
-		if err != nil {
-			t.Fatalf("%s: %v", names[i], err)
-		}
-		// The open wallet is names[i]: its address is the one the CLI wrote.
-		if got.Address != strings.TrimSpace(string(want)) {
-			t.Errorf("process %d has %s open, want wallet %q (%s)", i, got.Address, names[i], want)
-		}
-		if ms, err := c.IsMultisig(t.Context()); err != nil || ms.Multisig {
-			t.Errorf("is_multisig on a fresh wallet: %+v, %v", ms, err)
-		}
-	}
-	if procs[0].Port == procs[1].Port || procs[0].WalletDir == procs[1].WalletDir {
-		t.Error("processes share a port or a directory")
-	}
-}
-
 func TestDedicatedFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
 	mustBinaries(t)
