@@ -89,7 +89,6 @@ type escrowBuf struct {
 	written   uint64 // version of the last successful write
 	path      string // last file written
 	late      bool   // the next write is a late rewrite
-	forgotten bool   // removed from the index
 }
 
 // New returns an Exporter writing to the directory set by WithDir, which it
@@ -337,7 +336,6 @@ func (e *Exporter) adopt(b, orphan *escrowBuf) {
 		orphan.elem = nil
 	}
 	e.removeDirty(orphan)
-	orphan.forgotten = true
 	e.addRecords(b, orphan.records)
 	if orphan.failOp != "" && (b.failOp == "" || orphan.failAt < b.failAt) {
 		b.failOp, b.failWallet, b.failAt = orphan.failOp, orphan.failWallet, orphan.failAt
@@ -389,7 +387,6 @@ func (e *Exporter) sweep(now time.Time) {
 
 // forget removes b from the index. e.mu is held.
 func (e *Exporter) forget(b *escrowBuf) {
-	b.forgotten = true
 	tr := e.traces[b.tid]
 	if tr == nil {
 		return
