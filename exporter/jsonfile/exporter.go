@@ -82,13 +82,13 @@ type escrowBuf struct {
 	failWallet    string
 	failAt        int64
 
-	elem      *list.Element // in pending or finished
-	doneAt    time.Time     // when the root arrived (clock)
-	dirty     bool
-	version   uint64 // bumped on every change
-	written   uint64 // version of the last successful write
-	path      string // last file written
-	late      bool   // the next write is a late rewrite
+	elem    *list.Element // in pending or finished
+	doneAt  time.Time     // when the root arrived (clock)
+	dirty   bool
+	version uint64 // bumped on every change
+	written uint64 // version of the last successful write
+	path    string // last file written
+	late    bool   // the next write is a late rewrite
 }
 
 // New returns an Exporter writing to the directory set by WithDir, which it
