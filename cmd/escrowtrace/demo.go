@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
+)
+
+// shutdownTimeout bounds flushing the exporters at the end; the OTLP
+// exporter gives up on a dead collector within otelmsig.DefaultOTLPTimeout.
+const shutdownTimeout = 15 * time.Second
+
+func demoCmd(args []string, stdout, stderr io.Writer) int {
+	opts, err := parseDemoFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	// Ctrl-C or SIGTERM cancels ctx: starts, wallet creation and escrows
+	// stop, and every process started is stopped before exiting.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// After the first signal, a second one kills at once (the processes go
+	// too: the kernel sends them SIGKILL when their parent dies).
+	context.AfterFunc(ctx, stop)
+	d := &demo{opts: opts, stdout: stdout, stderr: stderr, log: newProgress(stderr)}
+	if err := d.run(ctx); err != nil {
+		fmt.Fprintf(stderr, "escrowtrace demo: %v\n", err)
+		if errors.As(err, new(usageError)) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	return exitOK
+}
+
+type demo struct {
+	opts           demoOptions
+	stdout, stderr io.Writer
+	log            *progress
+}
+
+// result is how one escrow went.
+type result struct {
+	plan    escrowPlan
+	address string
+	err     error
+	took    time.Duration
+}
+
+func (d *demo) run(ctx context.Context) (err error) {
+	o := d.opts
+	// Everything that can be checked is checked before any process starts.
+	if err := checkBinaries(); err != nil {
+		return err
+	}
+	setupOpts, turnedOn, err := instrumentationSwitch()
+	if err != nil {
+		return err
+	}
+	out, err := checkWritableDir(o.out)
+	if err != nil {
+		return err
+	}
+	layout := "one monero-wallet-rpc per role per escrow (--rpc dedicated)"
+	if o.rpc == layoutShared {
+		layout = "one monero-wallet-rpc per role shared by all escrows (--rpc shared)"
+		if o.safe {
+			layout += ", per-endpoint lock on (--safe)"
+		} else {
+			layout += ", no lock"
+		}
+	}
+	d.log.Printf("demo: %d escrow%s, %s", o.escrows, plural(o.escrows, "s"), layout)
+
+	shutdown, err := d.setupTracing(ctx, out, setupOpts, turnedOn)
+	if err != nil {
+		return err
+	}
+	shutdownOnce := sync.OnceValue(func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return shutdown(sctx)
+	})
+	defer func() { _ = shutdownOnce() }()
+
+	ctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("gave up after --timeout %v", o.timeout))
+	defer cancel()
+
+	r := &rig{log: d.log}
+	defer func() {
+		if ctx.Err() != nil {
+			d.log.Printf("%v: stopping what was started", interruption(ctx))
+		}
+		if serr := r.stop(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stopping wallet-rpc processes: %w", serr))
+		}
+	}()
+	plans, err := r.provision(ctx, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return interruption(ctx)
+		}
+		return err
+	}
+	results := d.runEscrows(ctx, plans)
+	if ctx.Err() != nil {
+		return interruption(ctx)
+	}
+
+	// Flush: the JSON exporter writes each file when its escrow's root span
+	// reaches it, and OTLP sends what is left.
+	exportErr := shutdownOnce()
+	if serr := r.stop(); serr != nil {
+		return fmt.Errorf("stopping wallet-rpc processes: %w", serr)
+	}
+	return d.report(out, results, exportErr)
+}
+
+// usageError is a bad setting found after the flags were parsed.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// interruption says why ctx ended: Ctrl-C, SIGTERM or --timeout.
+func interruption(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c
+	}
+	return errors.New("interrupted")
+}
+
+func checkBinaries() error {
+	var missing []string
+	for _, b := range []string{wallettest.RPCBinary, wallettest.CLIBinary} {
+		if _, err := exec.LookPath(b); err != nil {
+			missing = append(missing, b)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s not found on PATH; nothing was started.\n"+
+		"Install them with: make tools   (or, as root: apt-get install -y monero)", strings.Join(missing, " and "))
+}
+
+// checkWritableDir creates dir if needed and proves a file can be written
+// there, and returns its absolute path.
+func checkWritableDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("--out %s: %w", dir, err)
+	}
+	fail := func(err error) (string, error) {
+		return "", fmt.Errorf("--out %s is not a writable directory (nothing was started): %w", dir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return fail(err)
+	}
+	f, err := os.CreateTemp(abs, ".escrowtrace-write-check-*")
+	if err != nil {
+		return fail(err)
+	}
+	name := f.Name()
+	_, werr := f.Write([]byte("ok\n"))
+	cerr := f.Close()
+	rerr := os.Remove(name)
+	if err := errors.Join(werr, cerr, rerr); err != nil {
+		return fail(err)
+	}
+	return abs, nil
+}
+
+// instrumentationSwitch reads ENABLE_INSTRUMENTATION: unset, the demo turns
+// the instrumentation on (said is true); off or garbled, it is a usage
+// error, as there would be nothing to show.
+func instrumentationSwitch() (opts []otelmsig.SetupOption, said bool, err error) {
+	env, set := os.LookupEnv(otelmsig.EnvEnable)
+	if !set || strings.TrimSpace(env) == "" {
+		return []otelmsig.SetupOption{otelmsig.WithEnabled(true)}, true, nil
+	}
+	on, err := otelmsig.ParseEnabled(env)
+	if err != nil {
+		return nil, false, usageError{err}
+	}
+	if !on {
+		// Off means no spans, no files, no snapshot calls.
+		return nil, false, usageError{fmt.Errorf("%s=%s turns the instrumentation off, and the demo shows what it records: unset it or set it to 1",
+			otelmsig.EnvEnable, env)}
+	}
+	return nil, false, nil
+}
+
+// setupTracing installs the instrumentation with otelmsig.Setup, the files
+// going to out.
+func (d *demo) setupTracing(ctx context.Context, out string, opts []otelmsig.SetupOption, turnedOn bool) (func(context.Context) error, error) {
+	if turnedOn {
+		d.log.Printf("%s is unset: the demo turns instrumentation on", otelmsig.EnvEnable)
+	}
+	shutdown, err := otelmsig.Setup(ctx, append(opts, otelmsig.WithTraceDir(out))...)
+	if err != nil {
+		return nil, err
+	}
+	what := "legacy JSON files in " + out
+	if otlpConfigured() {
+		what += ", OTLP to " + otlpEndpoint()
+	}
+	d.log.Printf("instrumentation on: %s", what)
+	return shutdown, nil
+}
+
+// runEscrows runs every plan at once: all goroutines wait at a barrier and
+// start together, so that the escrows really overlap.
+func (d *demo) runEscrows(ctx context.Context, plans []escrowPlan) []result {
+	var sopts []otelmsig.Option
+	if d.opts.rpc == layoutShared {
+		sopts = append(sopts, otelmsig.WithSharedEndpoints())
+	}
+	if d.opts.safe {
+		sopts = append(sopts, otelmsig.WithEndpointLock())
+	}
+	results := make([]result, len(plans))
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	ready.Add(len(plans))
+	for i, p := range plans {
+		done.Go(func() {
+			ready.Done()
+			<-gate
+			start := time.Now()
+			addr, err := otelmsig.SetupMultisig(ctx, p.id, p.wallets, sopts...)
+			results[i] = result{plan: p, address: addr, err: err, took: time.Since(start)}
+			status := "ok"
+			if err != nil {
+				status = "FAILED: " + oneLine(err.Error())
+			}
+			d.log.Printf("escrow %d %s %s in %v", i+1, p.id, status, results[i].took.Round(time.Millisecond))
+		})
+	}
+	ready.Wait()
+	d.log.Printf("all wallets ready; starting %d escrow setup%s together", len(plans), plural(len(plans), "s"))
+	close(gate)
+	done.Wait()
+	return results
+}

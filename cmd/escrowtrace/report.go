@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/otelmsig"
+)
+
+// maxPollutionLines bounds the pollution details listed under the summary.
+const maxPollutionLines = 12
+
+// escrowFile is an escrow's legacy file as read back after the run.
+type escrowFile struct {
+	name   string // base name; "" when no file was found
+	path   string
+	events []jsonfile.Event
+	err    error // missing, unreadable, or not following the contract
+}
+
+// loadEscrowFile finds the file of escrow id in dir, checks it against the
+// contract (jsonfile.Validate) and reads it (jsonfile.Load).
+func loadEscrowFile(dir, id string) escrowFile {
+	for _, name := range []string{jsonfile.FileName(id, false), jsonfile.FileName(id, true), jsonfile.PartialFileName(id)} {
+		f := escrowFile{name: name, path: filepath.Join(dir, name)}
+		data, err := os.ReadFile(f.path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil {
+			err = jsonfile.Validate(data)
+		}
+		if err == nil {
+			f.events, err = jsonfile.Load(f.path)
+		}
+		f.err = err
+		return f
+	}
+	return escrowFile{err: fmt.Errorf("no %s in %s", jsonfile.FileName(id, false), dir)}
+}
+
+// fileStats is what a file says about its escrow.
+type fileStats struct {
+	calls, failedCalls, snapshots, pollution int
+	rounds                                   int // rounds completed, from the POST_* snapshots
+	errFinal                                 *jsonfile.ErrorFinal
+}
+
+// roundOfPoint is the round a snapshot point belongs to; 0 for FINAL.
+var roundOfPoint = map[string]int{
+	escrowconv.PointPreRound1: 1, escrowconv.PointPostMakeMultisig: 1,
+	escrowconv.PointPreRound2: 2, escrowconv.PointPostExportMultisig: 2,
+	escrowconv.PointPreRound3: 3, escrowconv.PointPostImportMultisig: 3,
+}
+
+// completes says which round a snapshot point closes.
+var completes = map[string]int{
+	escrowconv.PointPostMakeMultisig:   1,
+	escrowconv.PointPostExportMultisig: 2,
+	escrowconv.PointPostImportMultisig: 3,
+}
+
+func statsOf(events []jsonfile.Event) fileStats {
+	var s fileStats
+	for _, ev := range events {
+		switch d := ev.Details.(type) {
+		case *jsonfile.RPCCallStart:
+			s.calls++
+		case *jsonfile.RPCCallEnd:
+			if !d.Success {
+				s.failedCalls++
+			}
+		case *jsonfile.Snapshot:
+			s.snapshots++
+			s.rounds = max(s.rounds, completes[ev.EventType])
+		case *jsonfile.CachePollution:
+			s.pollution++
+		case *jsonfile.ErrorFinal:
+			s.errFinal = d
+		}
+	}
+	return s
+}
+
+// writeTimeline prints an escrow's file as a timeline: one line per RPC
+// call (at its start, with its duration and ✓/✗), one per snapshot point
+// (all wallets), and the pollution and error events.
+func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
+	if len(events) == 0 {
+		fmt.Fprintf(w, "Escrow %s: the trace file has no events\n", id)
+		return
+	}
+	fmt.Fprintf(w, "Escrow %s (trace_id %s)\n\n", id, events[0].TraceID)
+	t0 := events[0].Timestamp
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  time\tround\trole\tstep\ttook\t")
+
+	// Pair each call's start with its end: per role and method, in order.
+	type key struct{ role, method string }
+	ends := map[key][]*jsonfile.RPCCallEnd{}
+	for _, ev := range events {
+		if d, ok := ev.Details.(*jsonfile.RPCCallEnd); ok {
+			k := key{ev.Role, d.Method}
+			ends[k] = append(ends[k], d)
+		}
+	}
+	// Snapshots of one point, one line at the first one's place.
+	snaps := map[string][]jsonfile.Event{}
+	for _, ev := range events {
+		if _, ok := ev.Details.(*jsonfile.Snapshot); ok {
+			snaps[ev.EventType] = append(snaps[ev.EventType], ev)
+		}
+	}
+
+	round := 0
+	exchanges := map[string]int{} // exchange_multisig_keys calls per role so far
+	for _, ev := range events {
+		at := fmt.Sprintf("+%.3fs", float64(ev.Timestamp-t0)/1000)
+		switch d := ev.Details.(type) {
+		case *jsonfile.RPCCallStart:
+			r := round
+			switch d.Method {
+			case "prepare_multisig", "make_multisig":
+				r = 1
+			case "exchange_multisig_keys":
+				exchanges[ev.Role]++
+				r = 1 + exchanges[ev.Role]
+			}
+			k := key{ev.Role, d.Method}
+			took, mark := "…", "(no end recorded)"
+			if q := ends[k]; len(q) > 0 {
+				end := q[0]
+				ends[k] = q[1:]
+				took = fmt.Sprintf("%d ms", end.DurationMs)
+				mark = "✓"
+				if !end.Success {
+					mark = "✗ " + oneLine(end.Error)
+					if end.Code != nil {
+						mark = fmt.Sprintf("✗ %d %s", *end.Code, oneLine(end.Error))
+					}
+				}
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(r), ev.Role, d.Method, took, mark)
+		case *jsonfile.Snapshot:
+			group, ok := snaps[ev.EventType]
+			if !ok {
+				continue // already printed with the first of its point
+			}
+			delete(snaps, ev.EventType)
+			if r, ok := roundOfPoint[ev.EventType]; ok {
+				round = r
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(roundOfPoint[ev.EventType]), "all",
+				"snapshot "+strings.TrimPrefix(ev.EventType, "SNAPSHOT_"), snapshotTook(group), snapshotNote(group))
+		case *jsonfile.CachePollution:
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(round), ev.Role, "⚠ cache pollution", pollutionText(d, nil))
+		case *jsonfile.ErrorFinal:
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(d.Context.Round), ev.Role,
+				"✗ setup failed", fmt.Sprintf("%s (%s): %s", d.Context.Operation, d.Context.WalletID, oneLine(d.Error)))
+		}
+	}
+	_ = tw.Flush()
+	s := statsOf(events)
+	fmt.Fprintf(w, "\n%d events: %d RPC calls (%d failed), %d wallet snapshots, %d cache pollution events\n",
+		len(events), s.calls, s.failedCalls, s.snapshots, s.pollution)
+}
+
+func roundCol(r int) string {
+	if r == 0 {
+		return "-"
+	}
+	return fmt.Sprint(r)
+}
+
+func snapshotTook(group []jsonfile.Event) string {
+	var most int64
+	for _, ev := range group {
+		most = max(most, ev.Details.(*jsonfile.Snapshot).CollectionTimeMs)
+	}
+	return fmt.Sprintf("%d ms", most)
+}
+
+// snapshotNote says, per role, whether the wallet is multisig, and at the
+// end whether all wallets show one address.
+func snapshotNote(group []jsonfile.Event) string {
+	var parts []string
+	hashes := map[string]bool{}
+	group = slices.Clone(group)
+	slices.SortStableFunc(group, func(a, b jsonfile.Event) int { return roleRank(a.Role) - roleRank(b.Role) })
+	for _, ev := range group {
+		s := ev.Details.(*jsonfile.Snapshot)
+		ms := "no"
+		if s.IsMultisig {
+			ms = "yes"
+		}
+		if s.Error != "" {
+			ms += "(incomplete)"
+		}
+		parts = append(parts, ev.Role+"="+ms)
+		hashes[s.AddressHash] = true
+	}
+	note := "multisig: " + strings.Join(parts, " ")
+	if group[0].EventType == escrowconv.PointFinal {
+		if len(hashes) == 1 && len(group) > 1 {
+			note += ", one shared address ✓"
+		} else {
+			note += fmt.Sprintf(", %d different addresses ✗", len(hashes))
+		}
+	}
+	return note
+}
+
+// roleRank orders roles as escrows list them: buyer, vendor, arbiter.
+func roleRank(role string) int {
+	if i := slices.Index(roles, role); i >= 0 {
+		return i
+	}
+	return len(roles)
+}
+
+// pollutionText describes a pollution event; names maps escrow ids to the
+// demo's numbers ("escrow 2").
+func pollutionText(p *jsonfile.CachePollution, names map[string]string) string {
+	var b strings.Builder
+	b.WriteString(p.Reason)
+	if p.Endpoint != "" {
+		b.WriteString(" on " + p.Endpoint)
+	}
+	switch {
+	case p.ExpectedWallet != "" && p.ActualWallet != "":
+		fmt.Fprintf(&b, ": wanted %s, %s was open", p.ExpectedWallet, p.ActualWallet)
+	case p.ExpectedWallet != "":
+		fmt.Fprintf(&b, ": %s", p.ExpectedWallet)
+	}
+	if p.OtherEscrowID != "" {
+		other := p.OtherEscrowID
+		if n, ok := names[other]; ok {
+			other = n + " " + other
+		}
+		fmt.Fprintf(&b, " (opened by escrow %s)", other)
+	}
+	return oneLine(b.String())
+}
+
+// report reads every escrow's file back and prints the timeline (one
+// escrow, or --timeline), the summary, the address, where the files are and
+// the Jaeger URLs. It returns an error when the run failed where the demo
+// promises success.
+func (d *demo) report(dir string, results []result, exportErr error) error {
+	w := d.stdout
+	files := make([]escrowFile, len(results))
+	for i, r := range results {
+		files[i] = loadEscrowFile(dir, r.plan.id)
+	}
+	if exportErr != nil {
+		fmt.Fprintf(d.stderr, "escrowtrace demo: warning: exporting traces: %s\n", oneLine(exportErr.Error()))
+	}
+
+	var problems []error
+	var failed, polluted, pollutionEvents int
+	names := map[string]string{}
+	for i, r := range results {
+		names[r.plan.id] = fmt.Sprint(i + 1)
+	}
+	stats := make([]fileStats, len(results))
+	for i, r := range results {
+		if r.err != nil {
+			failed++
+		}
+		f := files[i]
+		if f.err != nil {
+			problems = append(problems, fmt.Errorf("escrow %s: trace file: %w", r.plan.id, f.err))
+			continue
+		}
+		stats[i] = statsOf(f.events)
+		pollutionEvents += stats[i].pollution
+		if stats[i].pollution > 0 {
+			polluted++
+		}
+		if got := stats[i].errFinal != nil; got != (r.err != nil) {
+			problems = append(problems, fmt.Errorf("escrow %s: the setup returned %v, but its file %s", r.plan.id, r.err,
+				map[bool]string{true: "has an ERROR_FINAL", false: "has no ERROR_FINAL"}[got]))
+		}
+	}
+
+	single := len(results) == 1
+	if single || d.opts.timeline {
+		for i, r := range results {
+			if files[i].err == nil {
+				writeTimeline(w, r.plan.id, files[i].events)
+				fmt.Fprintln(w)
+			}
+		}
+	}
+	if !single {
+		d.writeSummary(w, results, files, stats)
+		if pollutionEvents > 0 {
+			d.writePollution(w, results, files, names)
+		}
+	}
+
+	// Where things are.
+	if single {
+		r, f := results[0], files[0]
+		if r.err == nil {
+			fmt.Fprintf(w, "Multisig address: %s\n", r.address)
+		} else {
+			fmt.Fprintf(w, "Setup failed: %s\n", oneLine(r.err.Error()))
+		}
+		if f.name != "" {
+			fmt.Fprintf(w, "Trace file:       %s (%d events, valid)\n", f.path, len(f.events))
+		}
+	} else {
+		fmt.Fprintf(w, "Trace files:      %s\n", dir)
+	}
+	if otlpConfigured() {
+		svc := serviceName(context.Background())
+		base := os.Getenv("JAEGER_UI_URL")
+		if single {
+			fmt.Fprintf(w, "Jaeger:           %s\n", jaegerSearchURL(base, svc, results[0].plan.id))
+		} else {
+			fmt.Fprintln(w, "Jaeger:")
+			for i, r := range results {
+				fmt.Fprintf(w, "  %2d  %s\n", i+1, jaegerSearchURL(base, svc, r.plan.id))
+			}
+		}
+	}
+
+	// The verdict.
+	unsafeShared := d.opts.rpc == layoutShared && !d.opts.safe
+	switch {
+	case !single && unsafeShared && pollutionEvents > 0:
+		fmt.Fprintf(w, "\nCache pollution: %d events in %d of %d escrows, %d failed. Escrows sharing a wallet-rpc switched its\n"+
+			"open wallet under each other. Run again with --safe: otelmsig.WithEndpointLock holds a lock per\n"+
+			"endpoint across re-open and call.\n", pollutionEvents, polluted, len(results), failed)
+	case !single && unsafeShared:
+		fmt.Fprintf(w, "\nNo cache pollution detected this time (%d of %d escrows failed): the race depends on timing.\n"+
+			"Try more escrows, e.g. --escrows 8.\n", failed, len(results))
+	case !single && failed == 0 && pollutionEvents == 0:
+		fmt.Fprintf(w, "\nAll %d escrows ok, no cache pollution.\n", len(results))
+	}
+	if !unsafeShared {
+		if failed > 0 {
+			problems = append(problems, fmt.Errorf("%d of %d escrow setups failed", failed, len(results)))
+		}
+		if pollutionEvents > 0 {
+			problems = append(problems, fmt.Errorf("%d cache pollution events although no escrow shared a wallet-rpc without the lock", pollutionEvents))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, stats []fileStats) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, " #\tescrow\tresult\trounds\tpollution\ttook\tfile\t")
+	for i, r := range results {
+		res := "ok"
+		if r.err != nil {
+			res = "failed"
+			var se *otelmsig.StepError
+			if errors.As(r.err, &se) {
+				res = fmt.Sprintf("failed: round %d %s (%s)", se.Round, se.Operation, se.Role)
+			}
+		}
+		rounds, pollution, file := "-", "-", "✗ "+oneLine(fmt.Sprint(files[i].err))
+		if f := files[i]; f.err == nil {
+			rounds = fmt.Sprintf("%d/3", stats[i].rounds)
+			pollution = fmt.Sprint(stats[i].pollution)
+			file = fmt.Sprintf("%s ✓ %d events", f.name, len(f.events))
+		}
+		fmt.Fprintf(tw, "%2d\t%s\t%s\t%s\t%s\t%v\t%s\t\n", i+1, r.plan.id, res, rounds, pollution,
+			r.took.Round(time.Millisecond), file)
+	}
+	_ = tw.Flush()
+}
+
+func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile, names map[string]string) {
+	fmt.Fprintln(w, "\nCache pollution detected (from the trace files):")
+	shown, total := 0, 0
+	for i := range results {
+		for _, ev := range files[i].events {
+			p, ok := ev.Details.(*jsonfile.CachePollution)
+			if !ok {
+				continue
+			}
+			total++
+			if shown < maxPollutionLines {
+				shown++
+				fmt.Fprintf(w, "  escrow %d %s: %s\n", i+1, ev.Role, pollutionText(p, names))
+			}
+		}
+	}
+	if total > shown {
+		fmt.Fprintf(w, "  ... and %d more\n", total-shown)
+	}
+}
+
+// keyMaterial is a multisig_info string; wallet-rpc error texts could echo
+// one, and nothing of the kind is printed.
+var keyMaterial = regexp.MustCompile(`Multisig[1-9A-HJ-NP-Za-km-z]{20,}`)
+
+// oneLine makes a message printable on one line, without key material.
+func oneLine(s string) string {
+	s = keyMaterial.ReplaceAllString(s, "[redacted]")
+	return strings.Join(strings.Fields(s), " ")
+}

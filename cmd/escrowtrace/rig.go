@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
+)
+
+// roles of a 2-of-3 escrow, in the order SetupMultisig gets the wallets.
+var roles = []string{"buyer", "vendor", "arbiter"}
+
+// maxStarting bounds the wallet-rpc processes starting at once: a start is
+// mostly waiting, but 60 at once on two cores would miss their deadline.
+const maxStarting = 6
+
+// escrowPlan is one escrow ready to run: its id and its three wallets.
+type escrowPlan struct {
+	id      string
+	wallets []otelmsig.Wallet
+}
+
+// rig owns the wallet-rpc processes of a demo run.
+type rig struct {
+	log   *progress
+	mu    sync.Mutex
+	procs []*wallettest.Process
+}
+
+func (r *rig) add(p *wallettest.Process) {
+	r.mu.Lock()
+	r.procs = append(r.procs, p)
+	r.mu.Unlock()
+}
+
+// stop stops every process started so far, in parallel, and says so.
+func (r *rig) stop() error {
+	r.mu.Lock()
+	procs := r.procs
+	r.procs = nil
+	r.mu.Unlock()
+	if len(procs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	errs := make([]error, len(procs))
+	var wg sync.WaitGroup
+	for i, p := range procs {
+		wg.Go(func() { errs[i] = p.Stop() })
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err == nil {
+		r.log.Printf("stopped %d wallet-rpc process%s in %v", len(procs), plural(len(procs), "es"), since(start))
+	}
+	return err
+}
+
+// host is one wallet-rpc process to start and the wallets it will hold.
+type host struct {
+	label   string // for progress lines: "escrow 2 buyer", "buyer (shared)"
+	wallets []walletSlot
+}
+
+type walletSlot struct {
+	escrow, role int
+	name         string
+}
+
+// provision starts the processes and creates the wallets of n escrows in
+// the given layout, and returns the escrows ready to run. Processes are
+// added to r as they start, so that r.stop stops them whatever happens.
+func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, error) {
+	n := opts.escrows
+	plans := make([]escrowPlan, n)
+	for e := range plans {
+		plans[e] = escrowPlan{id: newUUID(), wallets: make([]otelmsig.Wallet, len(roles))}
+	}
+	name := func(e, ri int) string { return roles[ri] + "-" + plans[e].id[:8] }
+
+	var hosts []host
+	if opts.rpc == layoutShared {
+		for ri, role := range roles {
+			h := host{label: role + " (shared by all escrows)"}
+			for e := range n {
+				h.wallets = append(h.wallets, walletSlot{e, ri, name(e, ri)})
+			}
+			hosts = append(hosts, h)
+		}
+	} else {
+		for e := range n {
+			for ri, role := range roles {
+				hosts = append(hosts, host{
+					label:   fmt.Sprintf("escrow %d %s", e+1, role),
+					wallets: []walletSlot{{e, ri, name(e, ri)}},
+				})
+			}
+		}
+	}
+	total := n * len(roles)
+	r.log.Printf("starting %d monero-wallet-rpc process%s and creating %d multisig-capable wallet%s (%d at a time)",
+		len(hosts), plural(len(hosts), "es"), total, plural(total, "s"), opts.jobs)
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	startSem := make(chan struct{}, maxStarting)
+	cliSem := make(chan struct{}, opts.jobs)
+	var (
+		mu       sync.Mutex
+		created  int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	// The first failure cancels the rest; their errors are its echoes.
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel(err)
+	}
+	for _, h := range hosts {
+		wg.Go(func() {
+			p, err := r.startProcess(ctx, startSem, h.label)
+			if err != nil {
+				fail(err)
+				return
+			}
+			for _, s := range h.wallets {
+				took, err := createWallet(ctx, cliSem, p.WalletDir, s.name)
+				if err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				created++
+				k := created
+				mu.Unlock()
+				r.log.Printf("wallet %d/%d %s created in %v", k, total, s.name, took)
+				c, err := p.Client(otelmsig.WithTracing())
+				if err != nil {
+					fail(err)
+					return
+				}
+				if opts.rpc == layoutDedicated {
+					// Each role's wallet open on its own wallet-rpc, as
+					// SetupMultisig expects without WithSharedEndpoints. The
+					// client for this is not instrumented: the open is not
+					// part of any escrow.
+					plain, err := p.Client()
+					if err == nil {
+						err = plain.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: s.name})
+					}
+					if err != nil {
+						fail(fmt.Errorf("open wallet %s on %s: %w", s.name, p.URL, err))
+						return
+					}
+				}
+				plans[s.escrow].wallets[s.role] = otelmsig.Wallet{
+					Role:     roles[s.role],
+					ID:       s.name,
+					Filename: s.name,
+					Path:     filepath.Join(p.WalletDir, s.name),
+					Client:   c,
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return plans, nil
+}
+
+func (r *rig) startProcess(ctx context.Context, sem chan struct{}, label string) (*wallettest.Process, error) {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+	defer func() { <-sem }()
+	start := time.Now()
+	p, err := wallettest.StartProcess(ctx, wallettest.Config{})
+	if err != nil {
+		return nil, err
+	}
+	r.add(p)
+	r.log.Printf("monero-wallet-rpc pid %d up on %s in %v: %s", p.PID(), p.URL, since(start), label)
+	return p, nil
+}
+
+func createWallet(ctx context.Context, sem chan struct{}, dir, name string) (time.Duration, error) {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return 0, context.Cause(ctx)
+	}
+	defer func() { <-sem }()
+	start := time.Now()
+	err := wallettest.CreateMultisigWallet(ctx, dir, name)
+	return since(start), err
+}
+
+// newUUID returns a random (version 4) UUID, the usual form of an escrow id.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
+
+func plural(n int, suffix string) string {
+	if n == 1 {
+		return ""
+	}
+	return suffix
+}
