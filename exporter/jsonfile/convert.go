@@ -46,7 +46,10 @@ type spanInfo struct {
 	escrowID string
 	records  []record
 
-	isRoot        bool
+	isRoot bool
+	// localRoot: the span has no parent in this process (the end of the
+	// trace's local part, as spans end before their parents).
+	localRoot     bool
 	legacyTraceID string // root: escrow.trace_id
 	startNs       int64  // root: start time
 	endNs         int64  // root: end time
@@ -61,7 +64,7 @@ type spanInfo struct {
 
 // relevant reports whether the span carries anything of ours.
 func (si *spanInfo) relevant() bool {
-	return si.escrowID != "" || len(si.records) > 0
+	return si.escrowID != "" || len(si.records) > 0 || si.localRoot
 }
 
 // spanAttrs are the span attributes the conversion reads.
@@ -124,7 +127,8 @@ type converter struct {
 func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
 	sc := s.SpanContext()
 	a := readSpanAttrs(s.Attributes())
-	si := spanInfo{tid: sc.TraceID(), escrowID: clone(a.escrowID)}
+	parent := s.Parent()
+	si := spanInfo{tid: sc.TraceID(), escrowID: clone(a.escrowID), localRoot: !parent.IsValid() || parent.IsRemote()}
 	spanRole := normRole(a.role)
 	status := s.Status()
 	start, end := s.StartTime().UnixNano(), s.EndTime().UnixNano()

@@ -80,7 +80,10 @@
 // next call, ForceFlush or Shutdown.
 //
 // Spans without escrow.id (but with one of our events, or JSON-RPC client
-// spans) join the trace's escrow when the trace has exactly one.
+// spans) join the trace's escrow when the trace has exactly one. A trace
+// whose local root ends without any escrow in it — wallet calls made by an
+// instrumented client outside any escrow — writes no file and keeps nothing
+// (counted in Stats.NoEscrowTraces).
 //
 // # Reading
 //

@@ -27,6 +27,7 @@ type Stats struct {
 	WriteErrors    uint64 // failed file writes (the events stayed buffered)
 	DroppedEscrows uint64 // escrows given up after writes kept failing
 	DroppedEvents  uint64 // events over the per-escrow limit
+	NoEscrowTraces uint64 // traces that ended without an escrow (wallet calls outside any escrow): no file
 
 	Pending   int // escrows buffered whose root has not arrived
 	Finished  int // written escrows kept for late spans
@@ -199,6 +200,25 @@ func (e *Exporter) MarshalLog() any {
 // ingest adds one span's contribution to its escrow. e.mu is held.
 func (e *Exporter) ingest(si *spanInfo) {
 	tr := e.traces[si.tid]
+	if si.localRoot && !si.isRoot && si.escrowID == "" && (tr == nil || len(tr.escrows) == 0) {
+		// The trace has ended and no span of it belonged to an escrow: wallet
+		// calls of an instrumented client made outside any escrow. The legacy
+		// format is one file per escrow, so there is nothing to write.
+		if tr != nil || len(si.records) > 0 {
+			e.stats.NoEscrowTraces++
+		}
+		if tr != nil && tr.orphan != nil {
+			b := tr.orphan
+			if b.elem != nil && !b.finished {
+				e.pending.Remove(b.elem)
+				e.pendingRecs -= len(b.records)
+				b.elem = nil
+			}
+			e.removeDirty(b)
+			e.forget(b)
+		}
+		return
+	}
 	if tr == nil {
 		tr = &traceIdx{}
 		e.traces[si.tid] = tr
