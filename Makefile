@@ -66,9 +66,18 @@ test: tools jaeger vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
 
-## bench: the benchmarks behind BENCHMARKS.md.
-bench: tools
-	$(GO) test -run '^$$' -bench . -benchmem -count=6 -timeout 60m ./... | tee bench.txt
+## bench: the benchmarks behind BENCHMARKS.md (~10 min on an idle 2-core box; run it idle).
+## Raw go test output goes to raw.bench.txt, the benchstat comparisons to stat.bench.txt.
+BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+# One comparison per benchmark: each variant against the baseline measured in
+# the same run (the first /mode); collector-down against collector up.
+BENCH_CMP := .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath .name:Setup2of3 \
+	'.name:Setup2of3 /mode:(enabled OR collector-down)'
+bench: tools jaeger
+	@echo "bench: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $$($(GO) version); load average $$(cut -d' ' -f1-3 /proc/loadavg)"
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count=6 -timeout 60m ./benchmarks/ ./exporter/jsonfile/ | tee raw.bench.txt
+	set -o pipefail; { for f in $(BENCH_CMP); do echo "### $$f"; $(BENCHSTAT) -filter "$$f" -col /mode raw.bench.txt || exit 1; echo; done; \
+		echo "### exporter/jsonfile"; $(BENCHSTAT) -filter '.pkg:github.com/escrowtrace/escrowtrace/exporter/jsonfile' raw.bench.txt; } | tee stat.bench.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeReply -fuzztime 60s ./walletrpc

@@ -1,0 +1,53 @@
+// Package benchmarks measures what tracing costs, side by side: every
+// figure is a sub-benchmark next to its baseline, run in the same process
+// right before it, named .../mode=BASELINE and .../mode=VARIANT so that
+//
+//	benchstat -col /mode bench.txt
+//
+// compares them, and each variant also reports its ratio to the baseline
+// of the same run as a custom metric (x-BASELINE, and extra-allocs/op).
+// BENCHMARKS.md at the repository root has the figures, the budgets and
+// how to reproduce them (make bench).
+//
+// The package has no code of its own; the benchmarks are in its tests:
+//
+//   - BenchmarkRPCDisabled: one wallet RPC call (is_multisig) to the
+//     in-process fake wallet-rpc (internal/fakewalletrpc, over httptest),
+//     raw versus through the otelmsig middleware with the provider that
+//     otelmsig.Setup installs when ENABLE_INSTRUMENTATION is unset (a no-op
+//     provider). A third variant makes the calls inside escrows
+//     (StartEscrow and a round every 12 calls) with instrumentation off.
+//   - BenchmarkRPCEnabled: the same call, raw versus instrumented with what
+//     otelmsig.Setup builds when instrumentation is on: the SDK provider, a
+//     batch span processor per exporter, the legacy JSON exporter
+//     (exporter/jsonfile, fsync on) and OTLP/gRPC to a real local Jaeger
+//     (internal/jaegertest). The calls run inside escrows: StartEscrow, a
+//     round, the wallet in the context (otelmsig.ContextWithWallet), a new
+//     escrow every 12 calls as in a real setup, so the escrow and round spans
+//     and the JSON files are part of the figure. The timed part ends with a
+//     ForceFlush, so the export of the spans the calls made is paid for.
+//   - BenchmarkRPCReal: raw get_version on a real monero-wallet-rpc process
+//     versus the same call enabled as above.
+//   - BenchmarkCallHotPath: the client-side cost alone. The HTTP transport
+//     answers from memory, so only the client, the middleware and the SDK
+//     are left; enabled uses the SDK with a batch processor and a discarding
+//     exporter. It gives the nanoseconds and allocations the instrumentation
+//     adds to a call, without the noise of a loopback round trip.
+//   - BenchmarkSetup2of3: a whole 2-of-3 multisig setup (otelmsig.SetupMultisig)
+//     on three real wallet-rpc processes, one per role, with instrumentation
+//     disabled, enabled with all 21 snapshots and the collector up (the real
+//     Jaeger), and enabled with the collector down (OTLP to a closed port).
+//
+// A setup needs wallets that have never been multisig, made with
+// enable-multisig-experimental on (monero 0.18), which takes seconds of
+// monero-wallet-cli per wallet. So three such wallets are made once per test
+// binary (wallettest.CreateMultisigWallet) and, before each iteration and
+// outside the timer, copied under new names into the processes' wallet
+// directories and opened there: a fresh, never-multisig wallet per role
+// per iteration, on long-lived dedicated processes, as an escrow service
+// runs them.
+//
+// The real parts are required: without monero-wallet-rpc and
+// monero-wallet-cli (apt-get install -y monero) or bin/jaeger (make jaeger)
+// the benchmarks fail and say how to install them.
+package benchmarks

@@ -1,0 +1,157 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
+	"github.com/escrowtrace/escrowtrace/internal/jaegertest"
+	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
+)
+
+// setupTimeout bounds one SetupMultisig on real processes (about a second
+// on an idle 2-core machine).
+const setupTimeout = 2 * time.Minute
+
+// eventsPerSetup is the number of legacy events of a successful 2-of-3
+// setup: 12 calls (start and end each) and 21 snapshots.
+const eventsPerSetup = 45
+
+// realSetups runs b.N 2-of-3 setups on procs (one per role), each on fresh
+// copies of the template wallets, opened before the timer starts. Only
+// SetupMultisig is timed. It returns the escrow ids. The CPU time of the
+// wallet-rpc processes and of Jaeger over the timed parts is reported too.
+func realSetups(b *testing.B, procs []*wallettest.Process, j *jaegertest.Instance, tmplDir, mode string) ([]string, sample) {
+	b.Helper()
+	// Instrumented clients, as the application has them; the benchmark
+	// opens the wallets with plain ones (an instrumented call outside an
+	// escrow would be a trace of its own).
+	clients := make([]*walletrpc.Client, len(procs))
+	plain := make([]*walletrpc.Client, len(procs))
+	for i, p := range procs {
+		var err error
+		if clients[i], err = p.Client(otelmsig.WithTracing()); err != nil {
+			b.Fatal(err)
+		}
+		if plain[i], err = p.Client(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	prefix := fmt.Sprintf("bench-%s-%d-", mode, time.Now().UnixNano())
+	var ids []string
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.PID()
+	}
+	w := newStopwatch(b).watch("wallet-rpc", pids...).watch("jaeger", j.PID())
+	for n := range b.N {
+		id := prefix + fmt.Sprint(n)
+		wallets := make([]otelmsig.Wallet, len(procs))
+		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+		for i, p := range procs {
+			name := id + "-" + roles[i]
+			if err := copyWallet(tmplDir, roles[i], p.WalletDir, name); err != nil {
+				b.Fatal(err)
+			}
+			if err := plain[i].OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: name}); err != nil {
+				b.Fatalf("open_wallet %s on %s: %v", name, p.URL, err)
+			}
+			wallets[i] = otelmsig.Wallet{
+				Role: roles[i], ID: "wallet-" + name, Filename: name,
+				Path: filepath.Join(p.WalletDir, name), Client: clients[i],
+			}
+		}
+		w.start()
+		addr, err := otelmsig.SetupMultisig(ctx, id, wallets)
+		w.stop()
+		cancel()
+		if err != nil {
+			b.Fatalf("SetupMultisig %s (%s): %v", id, mode, err)
+		}
+		if addr == "" || addr == fakewalletrpc.PlaceholderAddress {
+			b.Fatalf("SetupMultisig %s: address %q", id, addr)
+		}
+		ids = append(ids, id)
+	}
+	return ids, w.finish()
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return addr
+}
+
+// BenchmarkSetup2of3: whole 2-of-3 setups (otelmsig.SetupMultisig,
+// prepare_multisig, make_multisig, two exchange_multisig_keys rounds) on
+// three real monero-wallet-rpc processes, one per role:
+//
+//   - mode=disabled: ENABLE_INSTRUMENTATION unset (no-op provider, so no
+//     snapshots and no export), the baseline;
+//   - mode=enabled: otelmsig.Setup enabled, all 21 snapshots, legacy JSON
+//     files and OTLP to the real Jaeger (collector up). Budget ≤ 1.02× of
+//     disabled;
+//   - mode=collector-down: the same with OTLP to a closed port. Budget
+//     ≤ 1.05× of enabled (reported as x-collector-up).
+//
+// The providers live across the iterations, exporting in the background
+// as in a service; they are flushed and shut down after the timed part.
+func BenchmarkSetup2of3(b *testing.B) {
+	dir := templates(b)
+	j := jaegertest.Start(b)
+	procs := wallettest.Start(b, len(roles), wallettest.Config{})
+	off := &baseline{name: "disabled"}
+	up := &baseline{name: "collector-up"}
+
+	b.Run("mode=disabled", func(b *testing.B) {
+		disabled(b)
+		_, s := realSetups(b, procs, j, dir, "off")
+		off.set(s)
+	})
+	b.Run("mode=enabled", func(b *testing.B) {
+		in := enabled(b, j.OTLPGRPC)
+		ids, s := realSetups(b, procs, j, dir, "on")
+		off.report(b, s)
+		up.set(s)
+		in.flush(b)
+		if n, first := exportErrors.get(); n > 0 {
+			b.Fatalf("%d export errors with the collector up; first: %v", n, first)
+		}
+		waitForTrace(b, j, ids[len(ids)-1])
+		if err := in.stop(); err != nil {
+			b.Fatalf("shutdown: %v", err)
+		}
+		if lost := in.checkFiles(b, ids, eventsPerSetup); lost > 0 {
+			b.Fatalf("%d of %d escrows have no JSON file", lost, len(ids))
+		}
+	})
+	b.Run("mode=collector-down", func(b *testing.B) {
+		in := enabled(b, closedPort(b))
+		ids, s := realSetups(b, procs, j, dir, "down")
+		up.report(b, s)
+		// Shutdown gives up on the dead collector after its timeout and
+		// says so; the JSON files are written first, whatever happens.
+		err := in.stop()
+		n, _ := exportErrors.get()
+		b.ReportMetric(float64(n), "export-errors")
+		if err == nil && n == 0 {
+			b.Fatalf("no export error with OTLP to a closed port: is the collector-down case real?")
+		}
+		if lost := in.checkFiles(b, ids, eventsPerSetup); lost > 0 {
+			b.Fatalf("%d of %d escrows have no JSON file with the collector down", lost, len(ids))
+		}
+	})
+}
