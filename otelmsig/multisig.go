@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
@@ -73,6 +74,8 @@ func (e *StepError) Unwrap() error { return e.Err }
 // events at the seven escrowconv points (PRE_ROUND1 and POST_MAKE_MULTISIG
 // in round 1, PRE_ROUND2 and POST_EXPORT_MULTISIG in round 2, PRE_ROUND3 and
 // POST_IMPORT_MULTISIG in round 3, FINAL on the root after the last round).
+// A wallet's snapshots before and after a round are taken right before and
+// right after its own call of the round, within the same re-open.
 // A failed step ends the setup: its round and the root get the error, the
 // root one escrow.error event, and the returned error is a *StepError.
 //
@@ -153,22 +156,15 @@ type setup struct {
 	m       int
 }
 
-// Snapshot points per round: before, after.
-var roundPoints = map[int][2]string{
-	1: {escrowconv.PointPreRound1, escrowconv.PointPostMakeMultisig},
-	2: {escrowconv.PointPreRound2, escrowconv.PointPostExportMultisig},
-	3: {escrowconv.PointPreRound3, escrowconv.PointPostImportMultisig},
-}
-
 func (s *setup) run(ctx context.Context) (string, error) {
 	n := len(s.wallets)
 	lastRound := 1 + (n - s.m + 1) // make_multisig, then N-M+1 exchange rounds
 
 	// Round 1: prepare_multisig, make_multisig.
 	rctx, round := s.esc.StartRound(ctx, 1, "make_multisig")
-	s.snapshot(rctx, 1, 0)
+	pre, post := points(1)
 	infos := make([]string, n)
-	if err := s.step(rctx, round, "prepare_multisig", func(ctx context.Context, i int, w Wallet) error {
+	if err := s.step(rctx, round, "prepare_multisig", pre, "", func(ctx context.Context, i int, w Wallet) error {
 		r, err := w.Client.PrepareMultisig(ctx)
 		if err != nil {
 			return err
@@ -179,7 +175,7 @@ func (s *setup) run(ctx context.Context) (string, error) {
 		return "", err
 	}
 	next := make([]string, n)
-	if err := s.step(rctx, round, "make_multisig", func(ctx context.Context, i int, w Wallet) error {
+	if err := s.step(rctx, round, "make_multisig", "", post, func(ctx context.Context, i int, w Wallet) error {
 		r, err := w.Client.MakeMultisig(ctx, walletrpc.MakeMultisigParams{
 			MultisigInfo: others(infos, i), Threshold: uint32(s.m), Password: w.Password,
 		})
@@ -191,7 +187,6 @@ func (s *setup) run(ctx context.Context) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	s.snapshot(rctx, 1, 1)
 	round.End(nil)
 
 	// Rounds 2..last: exchange_multisig_keys.
@@ -199,8 +194,8 @@ func (s *setup) run(ctx context.Context) (string, error) {
 	for r := 2; r <= lastRound; r++ {
 		infos, next = next, make([]string, n)
 		rctx, round := s.esc.StartRound(ctx, r, "exchange_multisig_keys")
-		s.snapshot(rctx, r, 0)
-		if err := s.step(rctx, round, "exchange_multisig_keys", func(ctx context.Context, i int, w Wallet) error {
+		pre, post := points(r)
+		if err := s.step(rctx, round, "exchange_multisig_keys", pre, post, func(ctx context.Context, i int, w Wallet) error {
 			res, err := w.Client.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{
 				MultisigInfo: others(infos, i), Password: w.Password,
 			})
@@ -223,27 +218,61 @@ func (s *setup) run(ctx context.Context) (string, error) {
 				}
 			}
 		}
-		s.snapshot(rctx, r, 1)
 		round.End(nil)
 	}
 	s.esc.Snapshot(ctx, escrowconv.PointFinal, s.wallets...)
 	return addrs[0], nil
 }
 
-func (s *setup) snapshot(ctx context.Context, round, which int) {
-	if p, ok := roundPoints[round]; ok {
-		s.esc.Snapshot(ctx, p[which], s.wallets...)
+// points returns the snapshot points before and after round r; rounds past
+// the third have none.
+func points(r int) (pre, post string) {
+	switch r {
+	case 1:
+		return escrowconv.PointPreRound1, escrowconv.PointPostMakeMultisig
+	case 2:
+		return escrowconv.PointPreRound2, escrowconv.PointPostExportMultisig
+	case 3:
+		return escrowconv.PointPreRound3, escrowconv.PointPostImportMultisig
 	}
+	return "", ""
 }
 
-// step runs op on every wallet (see perEndpoint) and, when one fails,
-// records the failure and returns the StepError of the first wallet (in
-// the order given) that failed.
-func (s *setup) step(ctx context.Context, round *Round, op string, fn func(ctx context.Context, i int, w Wallet) error) error {
-	errs := make([]*StepError, len(s.wallets))
+// step runs op on every wallet (see perEndpoint), with the wallet's
+// snapshot at point pre just before and at point post just after ("" for
+// none), under one re-open and one hold of the endpoint lock. The snapshot
+// events go on the round's span. When a wallet fails, step records the
+// failure and returns the StepError of the first wallet (in the order
+// given) that failed.
+func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn func(ctx context.Context, i int, w Wallet) error) error {
+	n := len(s.wallets)
+	errs := make([]*StepError, n)
+	snap := s.esc.snapshotting(ctx)
+	var preSnaps, postSnaps []WalletSnapshot
+	if snap {
+		preSnaps, postSnaps = make([]WalletSnapshot, n), make([]WalletSnapshot, n)
+	}
 	perEndpoint(s.wallets, func(i int) {
 		w := s.wallets[i]
-		failedOp, err := s.esc.withWallet(ctx, w, false, func(ctx context.Context) error { return fn(ctx, i, w) })
+		start := time.Now()
+		ran := false
+		failedOp, err := s.esc.withWallet(ctx, w, false, func(ctx context.Context) error {
+			ran = true
+			if snap && pre != "" {
+				preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, nil)
+			}
+			if err := fn(ctx, i, w); err != nil {
+				return err
+			}
+			if snap && post != "" {
+				postSnaps[i] = s.esc.readWallet(ctx, post, w, time.Now(), nil)
+			}
+			return nil
+		})
+		if !ran && snap && pre != "" {
+			// The wallet could not be re-opened: say so in its snapshot.
+			preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, fmt.Errorf("%s: %w", failedOp, err))
+		}
 		if err != nil {
 			if failedOp == "" {
 				failedOp = op
@@ -251,6 +280,11 @@ func (s *setup) step(ctx context.Context, round *Round, op string, fn func(ctx c
 			errs[i] = s.stepError(round.Number(), failedOp, i, err)
 		}
 	})
+	if snap {
+		span := round.Span()
+		s.esc.recordSnapshots(span, preSnaps, s.wallets)
+		s.esc.recordSnapshots(span, postSnaps, s.wallets)
+	}
 	for _, se := range errs {
 		if se != nil {
 			return s.fail(ctx, round, se)

@@ -66,57 +66,90 @@ type WalletSnapshot struct {
 // snapshots are off, Snapshot makes no calls at all and returns nil.
 // Otherwise it returns the snapshots in the order of wallets.
 func (e *Escrow) Snapshot(ctx context.Context, point string, wallets ...Wallet) []WalletSnapshot {
-	span := trace.SpanFromContext(ctx)
-	if e.cfg.noSnapshots || !span.IsRecording() || len(wallets) == 0 {
+	if !e.snapshotting(ctx) || len(wallets) == 0 {
 		return nil
 	}
 	out := make([]WalletSnapshot, len(wallets))
 	perEndpoint(wallets, func(i int) { out[i] = e.snapshotOne(ctx, point, wallets[i]) })
-	for i := range out {
-		span.AddEvent(escrowconv.EventSnapshot,
-			trace.WithTimestamp(out[i].Time),
-			trace.WithAttributes(out[i].attributes(e)...))
-	}
-	if point == escrowconv.PointPreRound1 {
-		e.checkPreRound1(span, out, wallets)
-	}
+	e.recordSnapshots(trace.SpanFromContext(ctx), out, wallets)
 	return out
 }
 
+// snapshotting reports whether snapshots go on the span in ctx: they are on
+// and the span is recording.
+func (e *Escrow) snapshotting(ctx context.Context) bool {
+	return !e.cfg.noSnapshots && trace.SpanFromContext(ctx).IsRecording()
+}
+
+// recordSnapshots adds one wallet.snapshot event per taken snapshot (those
+// with a Point) to span, and the pollution checks of PRE_ROUND1.
+func (e *Escrow) recordSnapshots(span trace.Span, snaps []WalletSnapshot, wallets []Wallet) {
+	pre1 := false
+	for i := range snaps {
+		if snaps[i].Point == "" {
+			continue
+		}
+		span.AddEvent(escrowconv.EventSnapshot,
+			trace.WithTimestamp(snaps[i].Time),
+			trace.WithAttributes(snaps[i].attributes(e)...))
+		pre1 = pre1 || snaps[i].Point == escrowconv.PointPreRound1
+	}
+	if pre1 {
+		e.checkPreRound1(span, snaps, wallets)
+	}
+}
+
+// snapshotOne takes the snapshot of one wallet, re-opening it first (under
+// the endpoint lock) when the escrow's options say so.
 func (e *Escrow) snapshotOne(ctx context.Context, point string, w Wallet) WalletSnapshot {
-	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: time.Now()}
-	var errs []error
+	start := time.Now()
 	if w.Client == nil {
-		errs = append(errs, errors.New("no client"))
-	} else {
+		return e.readWallet(ctx, point, w, start, errors.New("no client"))
+	}
+	var s WalletSnapshot
+	read := false
+	op, err := e.withWallet(ctx, w, true, func(ctx context.Context) error {
+		s, read = e.readWallet(ctx, point, w, start, nil), true
+		return nil
+	})
+	if !read {
+		s = e.readWallet(ctx, point, w, start, fmt.Errorf("%s: %w", op, err))
+	}
+	return s
+}
+
+// readWallet reads the state of w, which must be the open wallet on its
+// endpoint, with ctx marked for snapshot calls. With a non-nil skip it makes
+// no calls and records skip as the error.
+func (e *Escrow) readWallet(ctx context.Context, point string, w Wallet, start time.Time, skip error) WalletSnapshot {
+	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: start}
+	var errs []error
+	if w.Client != nil {
 		ep := w.Client.Endpoint()
 		s.Endpoint, s.Port = ep.String(), ep.Port
-		op, err := e.withWallet(ctx, w, true, func(ctx context.Context) error {
-			var errs []error
-			if m, err := w.Client.IsMultisig(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("is_multisig: %w", err))
-			} else {
-				s.Multisig = m
-			}
-			if b, err := w.Client.GetBalance(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("get_balance: %w", err))
-			} else {
-				s.Balance = b
-			}
-			if a, err := w.Client.GetAddress(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("get_address: %w", err))
-			} else {
-				s.Address = a.Address
-				sum := sha256.Sum256([]byte(a.Address))
-				s.AddressHash = hex.EncodeToString(sum[:])
-			}
-			return errors.Join(errs...)
-		})
-		if err != nil {
-			if op != "" {
-				err = fmt.Errorf("%s: %w", op, err)
-			}
-			errs = append(errs, err)
+	}
+	if skip != nil {
+		errs = append(errs, skip)
+	} else {
+		if ci := callFromContext(ctx); ci == nil || !ci.snapshot {
+			ctx = context.WithValue(ctx, callKey, newCallInfo(w, true))
+		}
+		if m, err := w.Client.IsMultisig(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("is_multisig: %w", err))
+		} else {
+			s.Multisig = m
+		}
+		if b, err := w.Client.GetBalance(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("get_balance: %w", err))
+		} else {
+			s.Balance = b
+		}
+		if a, err := w.Client.GetAddress(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("get_address: %w", err))
+		} else {
+			s.Address = a.Address
+			sum := sha256.Sum256([]byte(a.Address))
+			s.AddressHash = hex.EncodeToString(sum[:])
 		}
 	}
 	if w.Path != "" {
@@ -128,7 +161,7 @@ func (e *Escrow) snapshotOne(ctx context.Context, point string, w Wallet) Wallet
 			errs = append(errs, fmt.Errorf("wallet file: %w", err))
 		}
 	}
-	s.Duration = time.Since(s.Time)
+	s.Duration = time.Since(start)
 	s.Err = errors.Join(errs...)
 	return s
 }
@@ -251,7 +284,11 @@ func (e *Escrow) withWallet(ctx context.Context, w Wallet, snapshot bool, fn fun
 		}
 		defer unlock()
 	}
-	if e.cfg.shared {
+	// Under the lock, a wallet the tracker has seen opened (with nothing in
+	// flight) is still open: no other escrow of this process can have
+	// switched it. Re-opening costs wallet-rpc seconds (it saves the
+	// previous wallet and loads the next).
+	if e.cfg.shared && !(e.cfg.endpointLock && e.cfg.tracker.isOpen(w.Client.Endpoint().String(), w.Filename)) {
 		if err := w.Client.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: w.Filename, Password: w.Password}); err != nil {
 			return "open_wallet", err
 		}

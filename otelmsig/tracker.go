@@ -90,6 +90,15 @@ func (t *Tracker) meets(endpoint string) (w OpenWallet, ok bool) {
 	return st.cur, st.known
 }
 
+// isOpen reports whether filename is known to be the open wallet on
+// endpoint, with no open in flight.
+func (t *Tracker) isOpen(endpoint, filename string) bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	st := t.eps[endpoint]
+	return st != nil && st.known && len(st.pending) == 0 && filename != "" && st.cur.Filename == filename
+}
+
 // Forget drops what is known about endpoint, for example after the
 // wallet-rpc there was restarted.
 func (t *Tracker) Forget(endpoint string) {
