@@ -37,6 +37,15 @@
 //     on three real wallet-rpc processes, one per role, with instrumentation
 //     disabled, enabled with all 21 snapshots and the collector up (the real
 //     Jaeger), and enabled with the collector down (OTLP to a closed port).
+//     The providers live across iterations and export in the background,
+//     every 200 ms (OTEL_BSP_SCHEDULE_DELAY), so that exports and, with the
+//     collector down, failing exports and their retries overlap the timed
+//     setups.
+//
+// Every benchmark also reports cpu-ns/op, the CPU time of the benchmark
+// process per operation, and, where they take part, jaeger-cpu-ns/op and
+// wallet-rpc-cpu-ns/op for those processes: on a 2-core machine, CPU that
+// an exporter or Jaeger takes is wall time the calls lose.
 //
 // A setup needs wallets that have never been multisig, made with
 // enable-multisig-experimental on (monero 0.18), which takes seconds of
