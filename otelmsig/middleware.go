@@ -57,6 +57,11 @@ func WithTracing(opts ...Option) walletrpc.Option {
 	return walletrpc.WithMiddleware(Middleware(opts...))
 }
 
+var (
+	_ walletrpc.Invoker = (*instrumented)(nil).invoke
+	_ walletrpc.Option  = WithTracing()
+)
+
 func newTracer(tp trace.TracerProvider) trace.Tracer {
 	return tp.Tracer(escrowconv.ScopeName)
 }

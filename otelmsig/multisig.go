@@ -58,6 +58,8 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
+var _ error = (*StepError)(nil)
+
 // SetupMultisig runs an instrumented M-of-N multisig setup (2-of-3 by
 // default: WithThreshold changes M, N is len(wallets)) and returns the
 // shared address.

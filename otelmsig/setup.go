@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -134,7 +135,8 @@ func WithServiceName(name string) SetupOption {
 // Setup builds the application's TracerProvider from the environment and
 // installs it as the global one. Call the returned shutdown before exiting:
 // it flushes and stops every exporter, honours its context, and returns the
-// exporters' errors joined.
+// exporters' errors joined, including, per exporter, how many spans it
+// failed to export (a collector that was down) and the last error.
 //
 // ENABLE_INSTRUMENTATION (see ParseEnabled, WithEnabled) is the master
 // switch. Off, Setup installs a no-op provider: no spans, no files, no
@@ -173,52 +175,71 @@ func Setup(ctx context.Context, opts ...SetupOption) (shutdown func(context.Cont
 	return tp.Shutdown, nil
 }
 
-// newProvider returns the provider Setup installs, nil when disabled.
-func newProvider(ctx context.Context, cfg *setupConfig) (*sdktrace.TracerProvider, error) {
-	enabled := false
+// setupPlan is what Setup will build, from options and environment.
+type setupPlan struct {
+	enabled     bool
+	dir         string
+	otlp        bool
+	otlpURL     string
+	otlpTimeout time.Duration // 0: the exporter's own (from the environment)
+	console     bool
+}
+
+func (cfg *setupConfig) plan() (setupPlan, error) {
+	var p setupPlan
 	if cfg.enabled != nil {
-		enabled = *cfg.enabled
+		p.enabled = *cfg.enabled
 	} else {
 		var err error
-		if enabled, err = ParseEnabled(cfg.getenv(EnvEnable)); err != nil {
-			return nil, err
+		if p.enabled, err = ParseEnabled(cfg.getenv(EnvEnable)); err != nil {
+			return p, err
 		}
 	}
-	if !enabled {
-		return nil, nil
+	if !p.enabled {
+		return p, nil
 	}
-
-	otlpOn, console, err := exportersFromEnv(cfg.getenv)
-	if err != nil {
-		return nil, err
+	var err error
+	if p.otlp, p.console, err = exportersFromEnv(cfg.getenv); err != nil {
+		return p, err
 	}
 	if cfg.otlp != nil {
-		otlpOn = *cfg.otlp
+		p.otlp, p.otlpURL = *cfg.otlp, cfg.otlpURL
 	}
 	if cfg.console != nil {
-		console = *cfg.console
+		p.console = *cfg.console
 	}
+	p.dir = cfg.traceDir
+	if p.dir == "" {
+		p.dir = cfg.getenv(EnvTraceDir)
+	}
+	if p.dir == "" {
+		p.dir = "."
+	}
+	p.otlpTimeout = cfg.otlpTimeout
+	if p.otlpTimeout <= 0 && cfg.getenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") == "" && cfg.getenv("OTEL_EXPORTER_OTLP_TIMEOUT") == "" {
+		p.otlpTimeout = DefaultOTLPTimeout
+	}
+	return p, nil
+}
 
+// newProvider returns the provider Setup installs, nil when disabled.
+func newProvider(ctx context.Context, cfg *setupConfig) (*sdktrace.TracerProvider, error) {
+	p, err := cfg.plan()
+	if err != nil || !p.enabled {
+		return nil, err
+	}
 	res, err := newResource(ctx, cfg.serviceName)
 	if err != nil {
 		return nil, err
 	}
-
-	dir := cfg.traceDir
-	if dir == "" {
-		dir = cfg.getenv(EnvTraceDir)
-	}
-	if dir == "" {
-		dir = "."
-	}
-	jexp, err := jsonfile.New(jsonfile.WithDir(dir))
+	jexp, err := jsonfile.New(jsonfile.WithDir(p.dir))
 	if err != nil {
-		return nil, fmt.Errorf("otelmsig: legacy JSON exporter (%s=%q): %w", EnvTraceDir, dir, err)
+		return nil, fmt.Errorf("otelmsig: legacy JSON exporter (%s=%q): %w", EnvTraceDir, p.dir, err)
 	}
 	// The JSON processor comes first: TracerProvider.Shutdown stops the
 	// processors in order and gives up on the rest when ctx is done, so a
 	// dead collector must not starve the files.
-	popts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithBatcher(jexp)}
+	popts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithBatcher(watch("legacy JSON", jexp))}
 	exps := []sdktrace.SpanExporter{jexp}
 	fail := func(err error) (*sdktrace.TracerProvider, error) {
 		for _, e := range exps {
@@ -227,7 +248,7 @@ func newProvider(ctx context.Context, cfg *setupConfig) (*sdktrace.TracerProvide
 		return nil, err
 	}
 
-	if console {
+	if p.console {
 		out := cfg.consoleOut
 		if out == nil {
 			out = os.Stdout
@@ -237,45 +258,81 @@ func newProvider(ctx context.Context, cfg *setupConfig) (*sdktrace.TracerProvide
 			return fail(fmt.Errorf("otelmsig: console exporter: %w", err))
 		}
 		exps = append(exps, cexp)
-		popts = append(popts, sdktrace.WithBatcher(cexp))
+		popts = append(popts, sdktrace.WithBatcher(watch("console", cexp)))
 	}
 	for _, e := range cfg.extra {
 		exps = append(exps, e)
-		popts = append(popts, sdktrace.WithBatcher(e))
+		popts = append(popts, sdktrace.WithBatcher(watch(fmt.Sprintf("%T", e), e)))
 	}
-	if otlpOn {
-		timeout := cfg.otlpTimeout
+	if p.otlp {
 		var gopts []otlptracegrpc.Option
-		if cfg.otlpURL != "" {
-			if strings.Contains(cfg.otlpURL, "://") {
-				gopts = append(gopts, otlptracegrpc.WithEndpointURL(cfg.otlpURL))
+		if p.otlpURL != "" {
+			if strings.Contains(p.otlpURL, "://") {
+				gopts = append(gopts, otlptracegrpc.WithEndpointURL(p.otlpURL))
 			} else {
-				gopts = append(gopts, otlptracegrpc.WithEndpoint(cfg.otlpURL))
+				gopts = append(gopts, otlptracegrpc.WithEndpoint(p.otlpURL))
 			}
 		}
-		if timeout <= 0 && cfg.getenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT") == "" && cfg.getenv("OTEL_EXPORTER_OTLP_TIMEOUT") == "" {
-			timeout = DefaultOTLPTimeout
-		}
-		if timeout > 0 {
+		var bopts []sdktrace.BatchSpanProcessorOption
+		if t := p.otlpTimeout; t > 0 {
 			gopts = append(gopts,
-				otlptracegrpc.WithTimeout(timeout),
+				otlptracegrpc.WithTimeout(t),
 				otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{
 					Enabled: true, InitialInterval: 200 * time.Millisecond,
-					MaxInterval: time.Second, MaxElapsedTime: timeout,
+					MaxInterval: time.Second, MaxElapsedTime: t,
 				}))
+			bopts = append(bopts, sdktrace.WithExportTimeout(t))
 		}
 		oexp, err := otlptracegrpc.New(ctx, gopts...)
 		if err != nil {
 			return fail(fmt.Errorf("otelmsig: OTLP exporter: %w", err))
 		}
 		exps = append(exps, oexp)
-		bopts := []sdktrace.BatchSpanProcessorOption{}
-		if timeout > 0 {
-			bopts = append(bopts, sdktrace.WithExportTimeout(timeout))
-		}
-		popts = append(popts, sdktrace.WithBatcher(oexp, bopts...))
+		popts = append(popts, sdktrace.WithBatcher(watch("OTLP", oexp), bopts...))
 	}
 	return sdktrace.NewTracerProvider(popts...), nil
+}
+
+var _ sdktrace.SpanExporter = (*watchedExporter)(nil)
+
+// watchedExporter remembers failed exports, which the batch processor only
+// hands to otel.Handle, so that shutdown can say that spans were lost.
+type watchedExporter struct {
+	sdktrace.SpanExporter
+	name string
+
+	mu     sync.Mutex
+	lost   int
+	err    error
+	closed bool
+}
+
+func watch(name string, e sdktrace.SpanExporter) *watchedExporter {
+	return &watchedExporter{SpanExporter: e, name: name}
+}
+
+func (w *watchedExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := w.SpanExporter.ExportSpans(ctx, spans)
+	if err != nil {
+		w.mu.Lock()
+		w.lost += len(spans)
+		w.err = err
+		w.mu.Unlock()
+	}
+	return err
+}
+
+// Shutdown shuts the exporter down and reports, once, the spans it failed
+// to export since it started.
+func (w *watchedExporter) Shutdown(ctx context.Context) error {
+	err := w.SpanExporter.Shutdown(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lost > 0 && !w.closed {
+		err = errors.Join(err, fmt.Errorf("otelmsig: %s exporter: %d spans not exported: %w", w.name, w.lost, w.err))
+	}
+	w.closed = true
+	return err
 }
 
 // exportersFromEnv reads which optional exporters the environment asks for.
