@@ -57,10 +57,7 @@ func WithTracing(opts ...Option) walletrpc.Option {
 	return walletrpc.WithMiddleware(Middleware(opts...))
 }
 
-var (
-	_ walletrpc.Invoker = (*instrumented)(nil).invoke
-	_ walletrpc.Option  = WithTracing()
-)
+var _ walletrpc.Invoker = (*instrumented)(nil).invoke
 
 func newTracer(tp trace.TracerProvider) trace.Tracer {
 	return tp.Tracer(escrowconv.ScopeName)

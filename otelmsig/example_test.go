@@ -1,0 +1,180 @@
+package otelmsig_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
+	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
+)
+
+// exampleWallets starts one fake wallet-rpc per role with the role's wallet
+// open, and returns instrumented wallets for them.
+func exampleWallets(escrowID string) ([]otelmsig.Wallet, func()) {
+	var ws []otelmsig.Wallet
+	var servers []*fakewalletrpc.Server
+	for _, role := range []string{"buyer", "vendor", "arbiter"} {
+		name := escrowID + "-" + role
+		s := fakewalletrpc.New(fakewalletrpc.WithWallet(name, ""))
+		_ = s.OpenWallet(name)
+		servers = append(servers, s)
+		c, err := walletrpc.New(s.URL(), otelmsig.WithTracing())
+		if err != nil {
+			panic(err)
+		}
+		ws = append(ws, otelmsig.Wallet{Role: role, ID: "wallet-" + name, Filename: name, Client: c})
+	}
+	return ws, func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+}
+
+// The one-call setup: SetupMultisig runs round 1 (prepare_multisig,
+// make_multisig) and the exchange_multisig_keys rounds on instrumented
+// clients, with snapshots at the seven points, and returns the shared
+// address.
+func ExampleSetupMultisig() {
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(ctx)
+
+	wallets, stop := exampleWallets("example-escrow")
+	defer stop()
+	addr, err := otelmsig.SetupMultisig(ctx, "example-escrow", wallets, otelmsig.WithTracerProvider(tp))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("shared address:", len(addr), "characters")
+
+	rounds, snapshots := 0, 0
+	for _, s := range rec.Ended() {
+		if s.Name() == escrowconv.SpanRound {
+			rounds++
+		}
+		for _, e := range s.Events() {
+			if e.Name == escrowconv.EventSnapshot {
+				snapshots++
+			}
+		}
+	}
+	fmt.Println("rounds:", rounds, "snapshot events:", snapshots)
+	// Output:
+	// shared address: 95 characters
+	// rounds: 3 snapshot events: 21
+}
+
+// An existing orchestrator keeps its own steps and marks them: the escrow,
+// its rounds, snapshots where it wants them, and the failure with its
+// context. RPC spans of instrumented clients called with the round's
+// context land under the round.
+func ExampleStartEscrow() {
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(ctx)
+	wallets, stop := exampleWallets("manual")
+	defer stop()
+
+	ctx, esc := otelmsig.StartEscrow(ctx, "manual", otelmsig.WithTracerProvider(tp))
+	rctx, round := esc.StartRound(ctx, 1, "make_multisig")
+	esc.Snapshot(rctx, escrowconv.PointPreRound1, wallets...)
+	var err error
+	for _, w := range wallets {
+		if _, err = w.Client.PrepareMultisig(otelmsig.ContextWithWallet(rctx, w)); err != nil {
+			esc.Fail(rctx, err, otelmsig.ErrorContext{Round: 1, Operation: "prepare_multisig", Role: w.Role, WalletID: w.ID})
+			break
+		}
+	}
+	round.End(err)
+	// ... make_multisig, the exchange rounds, more snapshots ...
+	esc.End(err)
+
+	var names []string
+	for _, s := range rec.Ended() {
+		if s.SpanKind() == trace.SpanKindClient && s.Name() != "prepare_multisig" {
+			continue // leave the snapshot reads out
+		}
+		names = append(names, s.Name())
+	}
+	sort.Strings(names)
+	fmt.Println(names)
+	// Output:
+	// [escrow.setup multisig.round prepare_multisig prepare_multisig prepare_multisig]
+}
+
+// Only wrapping a client: every call gets a CLIENT span named by the
+// method, with the semconv RPC attributes, under the span in the context.
+func ExampleWithTracing() {
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(ctx)
+	srv := fakewalletrpc.New()
+	defer srv.Close()
+
+	c, err := walletrpc.New(srv.URL(), otelmsig.WithTracing(otelmsig.WithTracerProvider(tp)))
+	if err != nil {
+		panic(err)
+	}
+	ctx = otelmsig.ContextWithWallet(ctx, otelmsig.Wallet{Role: "buyer", ID: "w-1"})
+	if _, err := c.GetVersion(ctx); err != nil {
+		panic(err)
+	}
+	s := rec.Ended()[0]
+	fmt.Println(s.Name(), s.SpanKind())
+	for _, kv := range s.Attributes() {
+		switch kv.Key {
+		case "rpc.system.name", "rpc.method", "wallet.role", "wallet.id":
+			fmt.Printf("%s=%s\n", kv.Key, kv.Value.Emit())
+		}
+	}
+	// Output:
+	// get_version client
+	// rpc.system.name=jsonrpc
+	// rpc.method=get_version
+	// wallet.role=buyer
+	// wallet.id=w-1
+}
+
+// An application sets up tracing once at start-up; with
+// ENABLE_INSTRUMENTATION=1 (here: WithEnabled) each escrow becomes a legacy
+// JSON file in ESCROW_TRACE_DIR (here: WithTraceDir) and, when an
+// OTEL_EXPORTER_OTLP_ENDPOINT is set, a trace in the collector.
+func ExampleSetup() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "escrow-traces")
+	defer os.RemoveAll(dir)
+
+	shutdown, err := otelmsig.Setup(ctx, otelmsig.WithEnabled(true), otelmsig.WithTraceDir(dir))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	wallets, stop := exampleWallets("setup-example") // clients use the global provider
+	defer stop()
+	if _, err := otelmsig.SetupMultisig(ctx, "setup-example", wallets); err != nil {
+		fmt.Println(err)
+	}
+	if err := shutdown(ctx); err != nil { // flushes the files
+		fmt.Println(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	for _, f := range files {
+		fmt.Println(filepath.Base(f))
+	}
+	// Output:
+	// escrow_setup-example.json
+}
