@@ -22,6 +22,7 @@ type callInfo struct {
 	role, id, filename string
 	attrs              []attribute.KeyValue // wallet.role, wallet.id: built once, not per call
 	snapshot           bool                 // the call is made only to take a snapshot
+	buf                [3]attribute.KeyValue
 }
 
 // ContextWithWallet returns a context saying that wallet RPC calls made with
@@ -34,6 +35,7 @@ func ContextWithWallet(ctx context.Context, w Wallet) context.Context {
 
 func newCallInfo(w Wallet, snapshot bool) *callInfo {
 	ci := &callInfo{role: w.Role, id: w.ID, filename: w.Filename, snapshot: snapshot}
+	ci.attrs = ci.buf[:0] // one allocation for the lot
 	if w.Role != "" {
 		ci.attrs = append(ci.attrs, escrowconv.WalletRole.String(w.Role))
 	}

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 )
@@ -26,12 +27,13 @@ const (
 // Its methods are safe for concurrent use; End it exactly once (more calls
 // are ignored).
 type Escrow struct {
-	id      string
-	traceID string
-	idAttr  attribute.KeyValue
-	cfg     *config
-	tracer  trace.Tracer
-	span    trace.Span
+	id     string
+	start  time.Time
+	idAttr attribute.KeyValue
+	attrs  []attribute.KeyValue // {idAttr}, for RPC spans
+	cfg    *config
+	tracer trace.Tracer
+	span   trace.Span
 
 	mu        sync.Mutex
 	failed    bool
@@ -51,27 +53,39 @@ type Escrow struct {
 // is a new trace; a span already in ctx becomes a link. Spans come from the
 // WithTracerProvider option, else the global provider.
 func StartEscrow(ctx context.Context, id string, opts ...Option) (context.Context, *Escrow) {
+	if len(opts) == 0 {
+		return startEscrow(ctx, id, defaultConfig) // read only: no allocation
+	}
 	return startEscrow(ctx, id, newConfig(opts))
 }
 
+var defaultConfig = &config{tracker: defaultTracker}
+
 func startEscrow(ctx context.Context, id string, cfg *config) (context.Context, *Escrow) {
-	if cfg.threshold == 0 {
-		cfg.threshold = DefaultThreshold
-	}
-	if cfg.participants == 0 {
-		cfg.participants = DefaultParticipants
-	}
 	tp := cfg.tp
 	if tp == nil {
 		tp = otel.GetTracerProvider()
 	}
 	start := time.Now()
 	e := &Escrow{
-		id:      id,
-		traceID: id + "-" + strconv.FormatInt(start.UnixMilli(), 10),
-		idAttr:  escrowconv.EscrowID.String(id),
-		cfg:     cfg,
-		tracer:  newTracer(tp),
+		id:     id,
+		start:  start,
+		idAttr: escrowconv.EscrowID.String(id),
+		cfg:    cfg,
+		tracer: newTracer(tp),
+	}
+	e.attrs = []attribute.KeyValue{e.idAttr}
+	if _, off := tp.(noop.TracerProvider); off {
+		// Instrumentation disabled: nothing is recorded, so build nothing.
+		e.span = trace.SpanFromContext(context.Background()) // the no-op span
+		return context.WithValue(trace.ContextWithSpan(ctx, e.span), escrowKey, e), e
+	}
+	threshold, participants := cfg.threshold, cfg.participants
+	if threshold == 0 {
+		threshold = DefaultThreshold
+	}
+	if participants == 0 {
+		participants = DefaultParticipants
 	}
 	sopts := []trace.SpanStartOption{
 		trace.WithNewRoot(),
@@ -79,9 +93,9 @@ func startEscrow(ctx context.Context, id string, cfg *config) (context.Context, 
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(
 			e.idAttr,
-			escrowconv.EscrowTraceID.String(e.traceID),
-			escrowconv.EscrowThreshold.Int(cfg.threshold),
-			escrowconv.EscrowParticipants.Int(cfg.participants),
+			escrowconv.EscrowTraceID.String(e.TraceID()),
+			escrowconv.EscrowThreshold.Int(threshold),
+			escrowconv.EscrowParticipants.Int(participants),
 		),
 	}
 	if parent := trace.SpanContextFromContext(ctx); parent.IsValid() {
@@ -100,7 +114,7 @@ func (e *Escrow) ID() string {
 }
 
 // TraceID returns the legacy correlation id, "<escrow id>-<unix ms at start>".
-func (e *Escrow) TraceID() string { return e.traceID }
+func (e *Escrow) TraceID() string { return e.id + "-" + strconv.FormatInt(e.start.UnixMilli(), 10) }
 
 // Span returns the root span.
 func (e *Escrow) Span() trace.Span { return e.span }
@@ -203,6 +217,11 @@ type Round struct {
 // child of the span in ctx (normally the escrow's root).
 func (e *Escrow) StartRound(ctx context.Context, n int, method string) (context.Context, *Round) {
 	r := &Round{esc: e, n: n}
+	if !e.span.IsRecording() {
+		// Nothing is recorded: the escrow's no-op span stays in ctx.
+		r.span = e.span
+		return ctx, r
+	}
 	ctx, r.span = e.tracer.Start(ctx, escrowconv.SpanRound,
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(

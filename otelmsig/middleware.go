@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
@@ -12,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -39,9 +42,9 @@ import (
 // than start and end the no-op span.
 func Middleware(opts ...Option) walletrpc.Middleware {
 	cfg := newConfig(opts)
-	var fixed trace.Tracer
+	var fixed *tracerEntry
 	if cfg.tp != nil {
-		fixed = newTracer(cfg.tp)
+		fixed = newTracerEntry(cfg.tp)
 	}
 	return func(next walletrpc.Invoker) walletrpc.Invoker {
 		m := &instrumented{tracker: cfg.tracker, fixed: fixed, next: next}
@@ -65,7 +68,7 @@ func newTracer(tp trace.TracerProvider) trace.Tracer {
 
 type instrumented struct {
 	tracker *Tracker
-	fixed   trace.Tracer // from WithTracerProvider
+	fixed   *tracerEntry // from WithTracerProvider
 	next    walletrpc.Invoker
 	ep      atomic.Pointer[endpointInfo]
 	tracers tracerCache
@@ -74,10 +77,24 @@ type instrumented struct {
 // endpointInfo is computed once per endpoint (a client has one), not per
 // call.
 type endpointInfo struct {
-	url       string
-	hostport  string
-	port      int
-	startOpts []trace.SpanStartOption
+	url      string
+	hostport string
+	port     int
+	attrs    []attribute.KeyValue
+	byMethod sync.Map // method -> []trace.SpanStartOption: kind and attributes, built once
+}
+
+// startOpts returns the span start options of a call of method: the span
+// kind and the endpoint's and method's attributes, so that samplers see
+// them. They are built once per method and shared.
+func (ep *endpointInfo) startOpts(method string) []trace.SpanStartOption {
+	if v, ok := ep.byMethod.Load(method); ok {
+		return v.([]trace.SpanStartOption)
+	}
+	attrs := append(slices.Clip(ep.attrs), semconv.RPCMethod(method))
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)}
+	v, _ := ep.byMethod.LoadOrStore(method, opts)
+	return v.([]trace.SpanStartOption)
 }
 
 func (m *instrumented) endpoint(e walletrpc.Endpoint) *endpointInfo {
@@ -88,21 +105,18 @@ func (m *instrumented) endpoint(e walletrpc.Endpoint) *endpointInfo {
 		url:      e.URL,
 		hostport: e.String(),
 		port:     e.Port,
-		startOpts: []trace.SpanStartOption{
-			trace.WithSpanKind(trace.SpanKindClient),
-			trace.WithAttributes(
-				semconv.RPCSystemNameJSONRPC,
-				semconv.JSONRPCProtocolVersion("2.0"),
-				semconv.ServerAddress(e.Host),
-				semconv.ServerPort(e.Port),
-			),
+		attrs: []attribute.KeyValue{
+			semconv.RPCSystemNameJSONRPC,
+			semconv.JSONRPCProtocolVersion("2.0"),
+			semconv.ServerAddress(e.Host),
+			semconv.ServerPort(e.Port),
 		},
 	}
 	m.ep.Store(p)
 	return p
 }
 
-func (m *instrumented) tracer(ctx context.Context) trace.Tracer {
+func (m *instrumented) tracer(ctx context.Context) *tracerEntry {
 	if m.fixed != nil {
 		return m.fixed
 	}
@@ -114,25 +128,33 @@ func (m *instrumented) tracer(ctx context.Context) trace.Tracer {
 
 func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error {
 	ep := m.endpoint(req.Endpoint)
-	ctx, span := m.tracer(ctx).Start(ctx, req.Method, ep.startOpts...)
+	tr := m.tracer(ctx)
+	if tr.noop {
+		// Instrumentation disabled (Setup installed the no-op provider):
+		// no span at all, only keep the tracker right.
+		if !changesOpenWallet(req.Method) {
+			return m.next(ctx, req)
+		}
+		pending := m.tracker.begin(ep.hostport, req, EscrowFromContext(ctx).ID())
+		err := m.next(ctx, req)
+		m.tracker.end(ep.hostport, pending, err)
+		return err
+	}
+	ctx, span := tr.t.Start(ctx, req.Method, ep.startOpts(req.Method)...)
 	recording := span.IsRecording()
 
 	var esc *Escrow
 	if recording {
-		esc = EscrowFromContext(ctx)
-		ci := callFromContext(ctx)
-		var buf [6]attribute.KeyValue
-		a := append(buf[:0], semconv.RPCMethod(req.Method))
-		if esc != nil {
-			a = append(a, esc.idAttr)
+		// Prebuilt slices: no allocation here.
+		if esc = EscrowFromContext(ctx); esc != nil {
+			span.SetAttributes(esc.attrs...)
 		}
-		if ci != nil {
-			a = append(a, ci.attrs...)
+		if ci := callFromContext(ctx); ci != nil {
+			span.SetAttributes(ci.attrs...)
 			if ci.filename != "" && actsOnOpenWallet(req.Method) {
 				m.checkOpenWallet(span, ep, ci, esc)
 			}
 		}
-		span.SetAttributes(a...)
 	}
 
 	var pending *pendingOpen
@@ -225,18 +247,24 @@ type tracerCache struct {
 }
 
 type tracerEntry struct {
-	tp trace.TracerProvider
-	t  trace.Tracer
+	tp   trace.TracerProvider
+	t    trace.Tracer
+	noop bool // tp is the no-op provider: skip the span altogether
 }
 
-func (c *tracerCache) get(tp trace.TracerProvider) trace.Tracer {
+func newTracerEntry(tp trace.TracerProvider) *tracerEntry {
+	_, isNoop := tp.(noop.TracerProvider)
+	return &tracerEntry{tp: tp, t: newTracer(tp), noop: isNoop}
+}
+
+func (c *tracerCache) get(tp trace.TracerProvider) *tracerEntry {
 	// Only comparable providers are cached, so the == below cannot panic.
 	if e := c.last.Load(); e != nil && e.tp == tp {
-		return e.t
+		return e
 	}
-	t := newTracer(tp)
+	e := newTracerEntry(tp)
 	if reflect.TypeOf(tp).Comparable() {
-		c.last.Store(&tracerEntry{tp: tp, t: t})
+		c.last.Store(e)
 	}
-	return t
+	return e
 }

@@ -94,6 +94,7 @@ func SetupMultisig(ctx context.Context, escrowID string, wallets []Wallet, opts 
 		cfg.threshold = DefaultThreshold
 	}
 	cfg.participants = len(wallets)
+	// (newConfig made cfg for this call: it is safe to fill in.)
 	if err := validateSetup(escrowID, wallets, cfg); err != nil {
 		return "", err
 	}

@@ -78,7 +78,7 @@ func (e *Escrow) Snapshot(ctx context.Context, point string, wallets ...Wallet) 
 // snapshotting reports whether snapshots go on the span in ctx: they are on
 // and the span is recording.
 func (e *Escrow) snapshotting(ctx context.Context) bool {
-	return !e.cfg.noSnapshots && trace.SpanFromContext(ctx).IsRecording()
+	return !e.cfg.noSnapshots && e.span.IsRecording() && trace.SpanFromContext(ctx).IsRecording()
 }
 
 // recordSnapshots adds one wallet.snapshot event per taken snapshot (those
