@@ -53,11 +53,25 @@
 // every call acts on B, whoever makes it. Escrow services that share one
 // wallet-rpc per role between escrows race on this. A Tracker (process-wide
 // by default) follows create/open/restore/close_wallet through every
-// instrumented client; when a call for wallet A goes to an endpoint where
-// the Tracker knows B is open, the call's span gets a cache_pollution event
-// naming both wallets, the endpoint and the escrow that opened B. Snapshots
-// add two more checks before round 1: a wallet that is already multisig,
-// and two roles showing one address. WithEndpointLock makes SetupMultisig
-// hold a per-endpoint lock across re-open and operation, which removes the
-// race between escrows of one process.
+// instrumented client, including those still in flight (wallet-rpc serves
+// requests one at a time, in order, so a call sent after another client's
+// open_wallet(B) will act on B). When a call for wallet A (ContextWithWallet
+// with a Filename) goes to an endpoint where the Tracker knows B is or will
+// be open, the call's span gets a cache_pollution event naming both
+// wallets, the endpoint and the escrow that opened B; no RPC call is made
+// for this. Snapshots add two more checks before round 1: a wallet that is
+// already multisig, and two roles showing one address. WithEndpointLock
+// makes SetupMultisig hold a per-endpoint lock across re-open and operation
+// (and the snapshot reads that go with it), which removes the race between
+// escrows of one process.
+//
+// # Layouts
+//
+// SetupMultisig works with each wallet already open on its own wallet-rpc
+// (the default), or with WithSharedEndpoints, where one wallet-rpc serves
+// many wallets and each step re-opens the wallet it is for. Switching
+// wallets costs real wallet-rpc seconds (it saves one wallet and loads the
+// other), so a wallet's snapshots before and after a round share its step's
+// re-open, and under WithEndpointLock a wallet the Tracker knows to be open
+// is not re-opened.
 package otelmsig
