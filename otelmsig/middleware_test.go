@@ -203,6 +203,27 @@ func TestTrackerFollowsOpenWallet(t *testing.T) {
 	if ow, ok := tracker.Open(s.Endpoint()); !ok || ow.Filename != "" {
 		t.Fatalf("after close: %+v %v", ow, ok)
 	}
+	// create_wallet and restore_deterministic_wallet open what they make,
+	// whether typed methods or Call with a params value made them.
+	if err := c1.Call(ctx1, "create_wallet", walletrpc.CreateWalletParams{Filename: "c", Language: "English"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ow, _ := tracker.Open(s.Endpoint()); ow.Filename != "c" || ow.EscrowID != "E1" {
+		t.Fatalf("after create_wallet: %+v", ow)
+	}
+	if _, err := c2.RestoreDeterministicWallet(ctx2, walletrpc.RestoreDeterministicWalletParams{Filename: "r", Seed: "s e e d"}); err != nil {
+		t.Fatal(err)
+	}
+	if ow, _ := tracker.Open(s.Endpoint()); ow.Filename != "r" || ow.EscrowID != "E2" {
+		t.Fatalf("after restore: %+v", ow)
+	}
+	// An existing name is refused: r stays open.
+	if err := c1.CreateWallet(ctx1, walletrpc.CreateWalletParams{Filename: "a"}); err == nil {
+		t.Fatal("create over an existing wallet succeeded")
+	}
+	if ow, _ := tracker.Open(s.Endpoint()); ow.Filename != "r" {
+		t.Fatalf("after a refused create: %+v", ow)
+	}
 	e1.End(nil)
 	e2.End(nil)
 
