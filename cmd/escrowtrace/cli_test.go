@@ -303,9 +303,21 @@ func TestTimelineAndStats(t *testing.T) {
 	if s.calls != 3 || s.failedCalls != 1 || s.snapshots != 2 || s.pollution != 1 || s.rounds != 0 || s.errFinal == nil {
 		t.Errorf("stats %+v", s)
 	}
-	events = append(events, snap(2000, escrowconv.PointPostMakeMultisig, "buyer", true, "c"),
-		snap(3000, escrowconv.PointPostExportMultisig, "buyer", true, "c"))
-	if s := statsOf(events); s.rounds != 2 {
+	// Rounds completed: every wallet's post-snapshot, and not past the
+	// failed round.
+	var ok []jsonfile.Event
+	for _, p := range []string{escrowconv.PointPostMakeMultisig, escrowconv.PointPostExportMultisig} {
+		for _, r := range roles {
+			ok = append(ok, snap(2000, p, r, true, "c"))
+		}
+	}
+	if s := statsOf(ok); s.rounds != 2 {
 		t.Errorf("rounds completed = %d, want 2", s.rounds)
+	}
+	if s := statsOf(ok[:5]); s.rounds != 1 {
+		t.Errorf("rounds completed with one post-snapshot missing = %d, want 1", s.rounds)
+	}
+	if s := statsOf(append(ok, events...)); s.rounds != 0 { // ERROR_FINAL in round 1
+		t.Errorf("rounds completed when round 1 failed = %d, want 0", s.rounds)
 	}
 }

@@ -257,8 +257,9 @@ func TestDemoSharedRPC(t *testing.T) {
 				if !safe {
 					continue
 				}
-				// With the lock: a clean setup, plus the re-opens of the
-				// shared endpoints (one per step and wallet).
+				// With the lock: a clean setup, plus re-opens of the shared
+				// endpoints (at most one per step and wallet: none when the
+				// wallet is known to be open still).
 				if row[1] != "ok" || row[2] != "3" || n[jsonfile.TypeCachePollution] != 0 {
 					t.Errorf("escrow %s with --safe: %q", id, row[0])
 				}
@@ -277,7 +278,7 @@ func TestDemoSharedRPC(t *testing.T) {
 					}
 				}
 				if methods["prepare_multisig"] != 3 || methods["make_multisig"] != 3 || methods["exchange_multisig_keys"] != 6 ||
-					methods["open_wallet"] != 12 || len(methods) != 4 {
+					methods["open_wallet"] > 12 || len(methods) != 3+min(1, methods["open_wallet"]) {
 					t.Errorf("escrow %s: calls %v", id, methods)
 				}
 			}

@@ -74,6 +74,9 @@ var completes = map[string]int{
 
 func statsOf(events []jsonfile.Event) fileStats {
 	var s fileStats
+	// A round is complete when every wallet has its snapshot after it; one
+	// wallet's post-snapshot only says that wallet's call went through.
+	post := map[int]map[string]bool{}
 	for _, ev := range events {
 		switch d := ev.Details.(type) {
 		case *jsonfile.RPCCallStart:
@@ -84,12 +87,23 @@ func statsOf(events []jsonfile.Event) fileStats {
 			}
 		case *jsonfile.Snapshot:
 			s.snapshots++
-			s.rounds = max(s.rounds, completes[ev.EventType])
+			if n, ok := completes[ev.EventType]; ok {
+				if post[n] == nil {
+					post[n] = map[string]bool{}
+				}
+				post[n][ev.Role] = true
+			}
 		case *jsonfile.CachePollution:
 			s.pollution++
 		case *jsonfile.ErrorFinal:
 			s.errFinal = d
 		}
+	}
+	for n := 1; len(post[n]) == len(roles); n++ {
+		s.rounds = n
+	}
+	if s.errFinal != nil && s.errFinal.Context.Round > 0 {
+		s.rounds = min(s.rounds, s.errFinal.Context.Round-1)
 	}
 	return s
 }
