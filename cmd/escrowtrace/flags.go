@@ -51,7 +51,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.IntVar(&o.escrows, "escrows", 1, fmt.Sprintf("number of escrow setups to run at once (1..%d)", maxEscrows))
 	fs.StringVar(&o.rpc, "rpc", layoutDedicated, "wallet-rpc layout: dedicated (three processes per escrow) or shared (one process per role for all escrows)")
 	fs.BoolVar(&o.safe, "safe", false, "hold a per-endpoint lock across re-open and call (otelmsig.WithEndpointLock), which prevents cache pollution with --rpc shared")
-	fs.StringVar(&o.out, "out", defOut, "directory for the escrow_<id>.json files (default: $"+otelmsig.EnvTraceDir+" if set)")
+	fs.StringVar(&o.out, "out", defOut, "directory for the escrow_<id>.json files; the default is $"+otelmsig.EnvTraceDir+" when set")
 	fs.IntVar(&o.jobs, "jobs", defaultJobs(), fmt.Sprintf("wallets created at once by monero-wallet-cli (1..%d)", maxJobs))
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.timeline, "timeline", false, "print every escrow's timeline, not only a single escrow's")
@@ -64,10 +64,14 @@ creates multisig-capable wallets, runs instrumented 2-of-3 multisig setups
 (otelmsig.SetupMultisig), writes escrow_<id>.json into --out, and prints what
 the tracing recorded: a timeline for one escrow, a summary table for several.
 
-Instrumentation comes from otelmsig.Setup: ENABLE_INSTRUMENTATION (turned on
-by the demo when unset; 0 is refused), OTEL_EXPORTER_OTLP_ENDPOINT (OTLP export; the demo
-then prints Jaeger search URLs, base from JAEGER_UI_URL, default
-http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER=console.
+Instrumentation comes from otelmsig.Setup: ENABLE_INSTRUMENTATION (turned
+on by the demo when unset; 0 is refused), OTEL_EXPORTER_OTLP_ENDPOINT (OTLP
+export; the demo then prints Jaeger search URLs, base from JAEGER_UI_URL,
+default http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
+
+Progress goes to stderr, the report to stdout. Exit status: 0 when the demo
+did what it shows (with --rpc shared and no --safe, escrows failing from the
+race is that), 1 on failure, 2 on bad usage.
 
 Examples:
   escrowtrace demo

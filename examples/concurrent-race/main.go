@@ -267,7 +267,11 @@ func startWalletRPCs(ctx context.Context, c *config, w io.Writer) (stop func(), 
 	}
 	sem := make(chan struct{}, 2)
 	errs := make([]error, len(roles)*len(c.wallets))
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created int
+	)
 	for i, p := range procs {
 		c.urls[i] = p.URL
 		c.paths = append(c.paths, p.WalletDir)
@@ -275,7 +279,14 @@ func startWalletRPCs(ctx context.Context, c *config, w io.Writer) (stop func(), 
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				errs[i*len(c.wallets)+k] = wallettest.CreateMultisigWallet(ctx, p.WalletDir, name)
+				err := wallettest.CreateMultisigWallet(ctx, p.WalletDir, name)
+				errs[i*len(c.wallets)+k] = err
+				if err == nil {
+					mu.Lock()
+					created++
+					fmt.Fprintf(w, "  %2d/%d  %s's wallet %s\n", created, len(errs), roles[i], name)
+					mu.Unlock()
+				}
 			})
 		}
 	}
