@@ -243,25 +243,30 @@ func TestDemoSharedRPC(t *testing.T) {
 				n := countTypes(f.events)
 				pollution += n[jsonfile.TypeCachePollution]
 				// The summary row of this escrow.
-				row := regexp.MustCompile(`(?m)^\s*\d+\s+` + regexp.QuoteMeta(id) + `\s+(ok|failed[^\n]*?)\s+(\d)/3\s+(\d+)\s+\S+\s+` + regexp.QuoteMeta(f.name) + ` ✓ (\d+) events`).FindStringSubmatch(r.stdout)
+				row := regexp.MustCompile(`(?m)^\s*(\d+)\s+` + regexp.QuoteMeta(id) + `\s+(ok|failed[^\n]*?)\s+(\d)/3\s+(\d+)\s+\S+\s+` + regexp.QuoteMeta(f.name) + ` ✓ (\d+) events`).FindStringSubmatch(r.stdout)
 				if row == nil {
 					t.Errorf("no summary row for escrow %s (%s)", id, f.name)
 					continue
 				}
+				row = row[1:] // row[0] is now the escrow's number
 				if row[3] != fmt.Sprint(n[jsonfile.TypeCachePollution]) || row[4] != fmt.Sprint(len(f.events)) {
-					t.Errorf("summary row %q does not match the file: %d pollution events, %d events", row[0], n[jsonfile.TypeCachePollution], len(f.events))
+					t.Errorf("summary row of escrow %s (%v) does not match the file: %d pollution events, %d events", id, row, n[jsonfile.TypeCachePollution], len(f.events))
 				}
 				if wantOK := !strings.HasSuffix(f.name, "_FAILED.json"); (row[1] == "ok") != wantOK {
 					t.Errorf("summary says %q for %s", row[1], f.name)
 				}
 				if !safe {
+					// Each polluted escrow's events are listed.
+					if n[jsonfile.TypeCachePollution] > 0 && !strings.Contains(r.stdout, "\n  escrow "+row[0]+" ") {
+						t.Errorf("escrow %s's pollution is not listed", row[0])
+					}
 					continue
 				}
 				// With the lock: a clean setup, plus re-opens of the shared
 				// endpoints (at most one per step and wallet: none when the
 				// wallet is known to be open still).
 				if row[1] != "ok" || row[2] != "3" || n[jsonfile.TypeCachePollution] != 0 {
-					t.Errorf("escrow %s with --safe: %q", id, row[0])
+					t.Errorf("escrow %s with --safe: summary %v", id, row)
 				}
 				for _, p := range escrowconv.Points {
 					if n[p] != 3 {
@@ -295,7 +300,7 @@ func TestDemoSharedRPC(t *testing.T) {
 				t.Fatal("no cache pollution in the files of 3 escrows sharing wallet-rpcs without a lock")
 			}
 			if !strings.Contains(r.stdout, "Cache pollution detected (from the trace files):") ||
-				!regexp.MustCompile(`wrong_wallet_open on 127\.0\.0\.1:\d+: wanted \w+-[0-9a-f]{8}, \w+-[0-9a-f]{8} was open \(opened by escrow \d `).MatchString(r.stdout) ||
+				!regexp.MustCompile(`wrong_wallet_open on 127\.0\.0\.1:\d+: wanted \w+-[0-9a-f]{8}, \w+-[0-9a-f]{8} was open \(opened by escrow \d\)`).MatchString(r.stdout) ||
 				!strings.Contains(r.stdout, fmt.Sprintf("Cache pollution: %d events in", pollution)) {
 				t.Error("stdout does not show the pollution")
 			}

@@ -19,7 +19,8 @@ import (
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 )
 
-// maxPollutionLines bounds the pollution details listed under the summary.
+// maxPollutionLines is about how many pollution events are listed under
+// the summary.
 const maxPollutionLines = 12
 
 // escrowFile is an escrow's legacy file as read back after the run.
@@ -244,8 +245,8 @@ func roleRank(role string) int {
 	return len(roles)
 }
 
-// pollutionText describes a pollution event; names maps escrow ids to the
-// demo's numbers ("escrow 2").
+// pollutionText describes a pollution event; names maps escrow ids to their
+// numbers in the summary.
 func pollutionText(p *jsonfile.CachePollution, names map[string]string) string {
 	var b strings.Builder
 	b.WriteString(p.Reason)
@@ -261,7 +262,7 @@ func pollutionText(p *jsonfile.CachePollution, names map[string]string) string {
 	if p.OtherEscrowID != "" {
 		other := p.OtherEscrowID
 		if n, ok := names[other]; ok {
-			other = n + " " + other
+			other = n // the summary's number
 		}
 		fmt.Fprintf(&b, " (opened by escrow %s)", other)
 	}
@@ -400,24 +401,27 @@ func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, s
 	_ = tw.Flush()
 }
 
+// writePollution lists the pollution events of the files, a few per
+// escrow, so that every escrow's side of the race shows.
 func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile, names map[string]string) {
 	fmt.Fprintln(w, "\nCache pollution detected (from the trace files):")
-	shown, total := 0, 0
+	perEscrow := max(2, maxPollutionLines/len(results))
 	for i := range results {
+		shown, total := 0, 0
 		for _, ev := range files[i].events {
 			p, ok := ev.Details.(*jsonfile.CachePollution)
 			if !ok {
 				continue
 			}
 			total++
-			if shown < maxPollutionLines {
+			if shown < perEscrow {
 				shown++
 				fmt.Fprintf(w, "  escrow %d %s: %s\n", i+1, ev.Role, pollutionText(p, names))
 			}
 		}
-	}
-	if total > shown {
-		fmt.Fprintf(w, "  ... and %d more\n", total-shown)
+		if total > shown {
+			fmt.Fprintf(w, "  escrow %d: ... and %d more\n", i+1, total-shown)
+		}
 	}
 }
 
