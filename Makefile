@@ -66,7 +66,7 @@ test: tools jaeger vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
 
-## bench: the benchmarks behind BENCHMARKS.md (~10 min on an idle 2-core box; run it idle).
+## bench: the benchmarks behind BENCHMARKS.md (~8 min on an idle 2-core box; run it idle).
 ## Raw go test output goes to raw.bench.txt, the benchstat comparisons to stat.bench.txt.
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 # One comparison per benchmark: each variant against the baseline measured in
@@ -75,7 +75,13 @@ BENCH_CMP := .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath 
 	'.name:Setup2of3 /mode:(enabled OR collector-down)'
 bench: tools jaeger
 	@echo "bench: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $$($(GO) version); load average $$(cut -d' ' -f1-3 /proc/loadavg)"
-	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count=6 -timeout 60m ./benchmarks/ ./exporter/jsonfile/ | tee raw.bench.txt
+	@# -count=6 would repeat each sub-benchmark six times back to back, so a
+	@# baseline and its variant would be measured minutes apart; six rounds of
+	@# -count=1 interleave them (see BENCHMARKS.md).
+	rm -f raw.bench.txt
+	set -o pipefail; for round in 1 2 3 4 5 6; do \
+		$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./benchmarks/ ./exporter/jsonfile/ | tee -a raw.bench.txt || exit 1; \
+	done
 	set -o pipefail; { for f in $(BENCH_CMP); do echo "### $$f"; $(BENCHSTAT) -filter "$$f" -col /mode raw.bench.txt || exit 1; echo; done; \
 		echo "### exporter/jsonfile"; $(BENCHSTAT) -filter '.pkg:github.com/escrowtrace/escrowtrace/exporter/jsonfile' raw.bench.txt; } | tee stat.bench.txt
 

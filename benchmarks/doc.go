@@ -5,9 +5,12 @@
 //	benchstat -col /mode bench.txt
 //
 // compares them, and each variant also reports its ratio to the baseline
-// of the same run as a custom metric (x-BASELINE, and extra-allocs/op).
+// run right before it as a custom metric (x-BASELINE, and
+// extra-allocs/op). go test's -count=N repeats each sub-benchmark N times
+// back to back, which on a shared machine puts minutes of drift between a
+// baseline and its variant; make bench therefore runs -count=1 six times.
 // BENCHMARKS.md at the repository root has the figures, the budgets and
-// how to reproduce them (make bench).
+// how to reproduce them.
 //
 // The package has no code of its own; the benchmarks are in its tests:
 //

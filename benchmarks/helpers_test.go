@@ -193,8 +193,11 @@ func procCPU(pids []int) time.Duration {
 }
 
 // baseline holds the last sample of a benchmark's baseline sub-benchmark,
-// which runs right before its variants (sub-benchmarks run in order; with
-// -count each round runs them all again).
+// which runs right before its variants (sub-benchmarks run in order).
+// -count=N repeats each sub-benchmark N times back to back, so the ratios
+// pair a variant with the last of the baseline's runs; make bench runs
+// -count=1 N times instead, which pairs each variant with the baseline run
+// right before it.
 type baseline struct {
 	name string // the baseline's mode, for the metric's unit: x-raw
 	s    *sample
