@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -28,6 +29,11 @@ func TestRunRaceThenLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
+	ready := regexp.MustCompile(`(?m)^ready in \S+: (.*)$`).FindStringSubmatch(s)
+	if ready == nil {
+		t.Fatal("no wallet-rpc URLs printed")
+	}
+	checkStopped(t, strings.Fields(ready[1])...)
 	phases := strings.SplitN(s, "Phase 2:", 2)
 	if len(phases) != 2 {
 		t.Fatal("no phase 2")
@@ -79,6 +85,24 @@ func TestParseFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// checkStopped fails the test when a wallet-rpc the example started still
+// answers.
+func checkStopped(t *testing.T, urls ...string) {
+	t.Helper()
+	if len(urls) == 0 {
+		t.Error("no wallet-rpc URL printed")
+	}
+	for _, u := range urls {
+		c, err := walletrpc.New(u, walletrpc.WithTimeout(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GetVersion(t.Context()); err == nil {
+			t.Errorf("the wallet-rpc at %s still runs after the example returned", u)
 		}
 	}
 }

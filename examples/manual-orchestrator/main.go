@@ -142,6 +142,11 @@ func participants(ctx context.Context, escrowID string, urls []*string, stdout i
 				_ = p.Stop()
 			}
 		}
+		urls := make([]string, len(procs))
+		for i, p := range procs {
+			urls[i] = p.URL
+		}
+		fmt.Fprintf(stdout, "wallet-rpcs: %s\n", strings.Join(urls, " "))
 		for i, p := range procs {
 			c, err := p.Client(opts...)
 			if err != nil {
