@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/escrowtrace/escrowtrace/internal/secret"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -425,12 +425,9 @@ func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile,
 	}
 }
 
-// keyMaterial is a multisig_info string; wallet-rpc error texts could echo
-// one, and nothing of the kind is printed.
-var keyMaterial = regexp.MustCompile(`Multisig[1-9A-HJ-NP-Za-km-z]{20,}`)
-
-// oneLine makes a message printable on one line, without key material.
+// oneLine makes a message printable on one line, without key material
+// (wallet-rpc error texts could echo a multisig_info string).
 func oneLine(s string) string {
-	s = keyMaterial.ReplaceAllString(s, "[redacted]")
+	s = secret.Redact(s)
 	return strings.Join(strings.Fields(s), " ")
 }

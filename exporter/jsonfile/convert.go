@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/internal/secret"
 )
 
 // record is one legacy event as buffered: everything but the trace_id,
@@ -430,8 +431,10 @@ func text(s string) string {
 	return strings.Clone(cut(s))
 }
 
-// cut is text without the copy.
+// cut is text without the copy. Key material is redacted before the text is
+// cut, so that a cut cannot leave a stub too short to be recognised.
 func cut(s string) string {
+	s = secret.Redact(s)
 	if len(s) > maxText {
 		n := maxText
 		for n > maxText-utf8.UTFMax && !utf8.RuneStart(s[n]) {
@@ -439,34 +442,7 @@ func cut(s string) string {
 		}
 		s = s[:n]
 	}
-	if strings.Contains(s, multisigPrefix) {
-		return redactMultisig(s)
-	}
 	return s
-}
-
-// multisigPrefix starts every multisig_info string wallet-rpc hands out.
-const multisigPrefix = "Multisig"
-
-func redactMultisig(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, multisigPrefix)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i])
-		b.WriteString("[redacted]")
-		s = s[i:]
-		j := strings.IndexFunc(s, func(r rune) bool {
-			return !(r < utf8.RuneSelf && safeByte(byte(r)) || r == '+' || r == '/' || r == '=')
-		})
-		if j < 0 {
-			return b.String()
-		}
-		s = s[j:]
-	}
 }
 
 func isHexHash(s string) bool {

@@ -53,8 +53,9 @@
 //
 // Only the attributes above are read, so nothing else a span carries (for
 // instance a multisig_info string in an attribute of its own) reaches a
-// file. Free-text values (error messages, reasons) are cut to 1 KiB and
-// anything in them that starts with "Multisig" is redacted.
+// file. Free-text values (error messages, reasons) have multisig key
+// material redacted (internal/secret: "Multisig" and a long base58 run, not
+// the word in wallet-rpc's own messages) and are cut to 1 KiB.
 //
 // # Files
 //

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/escrowtrace/escrowtrace/internal/secret"
 	"io"
 	"net"
 	"os"
@@ -407,8 +408,14 @@ var (
 	ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
 	// The rpc log at its default level holds no key material (checked on
 	// 0.18); these guard against a future version that logs some.
-	secretLike = regexp.MustCompile(`Multisig[A-Za-z0-9]{16,}|\b[0-9a-fA-F]{64,}\b`)
+	hexKeyLike = regexp.MustCompile(`\b[0-9a-fA-F]{64,}\b`)
 )
+
+// redactLine removes anything that looks like key material from a line of
+// wallet-rpc or wallet-cli output.
+func redactLine(l string) string {
+	return hexKeyLike.ReplaceAllString(secret.Redact(l), secret.Replacement)
+}
 
 var notable = regexp.MustCompile(`(?i)error|fail|fatal|exception|unrecognised|invalid|cannot|refused|denied`)
 
@@ -427,7 +434,7 @@ func summarize(b []byte) string {
 		if len(l) > 300 {
 			l = l[:300] + "…"
 		}
-		l = secretLike.ReplaceAllString(l, "[redacted]")
+		l = redactLine(l)
 		all = append(all, l)
 		if notable.MatchString(l) {
 			picked = append(picked, l)

@@ -182,11 +182,11 @@ func (e *errorLines) line(l []byte) {
 	if !bytes.HasPrefix(l, []byte("Error")) || len(e.kept) >= maxErrorLines {
 		return
 	}
-	s := string(l)
+	s := redactLine(string(l))
 	if len(s) > maxErrorLineLen {
 		s = s[:maxErrorLineLen] + "…"
 	}
-	e.kept = append(e.kept, secretLike.ReplaceAllString(s, "[redacted]"))
+	e.kept = append(e.kept, s)
 }
 
 // String returns the kept error lines, plus an unterminated last line if it
