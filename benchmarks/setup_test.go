@@ -1,15 +1,18 @@
 package benchmarks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/internal/jaegertest"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
@@ -149,6 +152,11 @@ func BenchmarkSetup2of3(b *testing.B) {
 			b.Fatalf("%d export errors with the collector up; first: %v", n, first)
 		}
 		waitForTrace(b, j, ids[len(ids)-1])
+		var snap time.Duration
+		for _, id := range ids {
+			snap += snapshotWall(b, j, id)
+		}
+		b.ReportMetric(float64(snap.Nanoseconds())/float64(len(ids)), "snapshot-wall-ns/op")
 		if err := in.stop(); err != nil {
 			b.Fatalf("shutdown: %v", err)
 		}
@@ -173,4 +181,57 @@ func BenchmarkSetup2of3(b *testing.B) {
 			b.Fatalf("%d of %d escrows have no JSON file with the collector down", lost, len(ids))
 		}
 	})
+}
+
+// snapshotWall returns the wall time that the snapshots of escrow id added
+// to its setup, read from its trace in Jaeger (µs resolution): at each of
+// the seven points every wallet makes is_multisig, get_balance and
+// get_address one after the other, the wallets at once, so a point costs
+// the longest wallet's three calls, from the first one's start to the last
+// one's end. This is the part of the instrumentation's cost that sits on the
+// setup's critical path besides span bookkeeping, measured directly rather
+// than as the difference of two setups whose crypto takes seconds.
+func snapshotWall(b *testing.B, j *jaegertest.Instance, id string) time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	trs, err := j.FindTraces(ctx, benchService, map[string]string{string(escrowconv.EscrowID): id})
+	if err != nil || len(trs) != 1 {
+		b.Fatalf("Jaeger: trace of escrow %s: %d traces, %v", id, len(trs), err)
+	}
+	type wallet struct{ parent, role string }
+	calls := map[wallet][]jaegertest.Span{}
+	for _, s := range trs[0].Spans {
+		if v, _ := s.Tag(string(escrowconv.AttrSnapshotCall)); v != true {
+			continue
+		}
+		role, _ := s.Tag(string(escrowconv.WalletRole))
+		k := wallet{s.Parent(), fmt.Sprint(role)}
+		calls[k] = append(calls[k], s)
+	}
+	type point struct {
+		parent string
+		n      int
+	}
+	wall := map[point]int64{} // µs
+	n := 0
+	for k, ss := range calls {
+		if len(ss)%3 != 0 {
+			b.Fatalf("escrow %s: %d snapshot calls of %s under span %s, want three per point", id, len(ss), k.role, k.parent)
+		}
+		slices.SortFunc(ss, func(x, y jaegertest.Span) int { return cmp.Compare(x.StartTime, y.StartTime) })
+		for i := 0; i < len(ss); i += 3 {
+			p := point{k.parent, i / 3}
+			wall[p] = max(wall[p], ss[i+2].StartTime+ss[i+2].Duration-ss[i].StartTime)
+			n += 3
+		}
+	}
+	if len(wall) != 7 || n != 63 {
+		b.Fatalf("escrow %s: %d snapshot points and %d snapshot calls in Jaeger, want 7 and 63", id, len(wall), n)
+	}
+	var total int64
+	for _, us := range wall {
+		total += us
+	}
+	return time.Duration(total) * time.Microsecond
 }
