@@ -284,13 +284,18 @@ func (in *instrumentation) flush(b *testing.B) {
 
 // stop shuts the provider down (flushing the files) and puts the no-op
 // provider back.
-func (in *instrumentation) stop() error {
+func (in *instrumentation) stop() error { return in.stopWithin(stopTimeout) }
+
+// stopWithin is stop with a deadline: Setup's provider shuts the JSON
+// exporter down first, so a short one only cuts the wait for a dead
+// collector.
+func (in *instrumentation) stopWithin(d time.Duration) error {
 	if in.stopped {
 		return nil
 	}
 	in.stopped = true
 	otel.SetTracerProvider(noop.NewTracerProvider())
-	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return in.shutdown(ctx)
 }
