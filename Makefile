@@ -83,7 +83,7 @@ bench: tools jaeger
 		$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./benchmarks/ ./exporter/jsonfile/ | tee -a raw.bench.txt || exit 1; \
 	done
 	set -o pipefail; { for f in $(BENCH_CMP); do echo "### $$f"; $(BENCHSTAT) -filter "$$f" -col /mode raw.bench.txt || exit 1; echo; done; \
-		echo "### exporter/jsonfile"; $(BENCHSTAT) -filter '.pkg:github.com/escrowtrace/escrowtrace/exporter/jsonfile' raw.bench.txt; } | tee stat.bench.txt
+		echo "### exporter/jsonfile"; $(BENCHSTAT) -filter '.name:/^Exporter/' raw.bench.txt; } | tee stat.bench.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeReply -fuzztime 60s ./walletrpc
