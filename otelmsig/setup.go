@@ -175,6 +175,54 @@ func Setup(ctx context.Context, opts ...SetupOption) (shutdown func(context.Cont
 	return tp.Shutdown, nil
 }
 
+// SetupPlan says what Setup builds for a set of options and the current
+// environment, without building anything. Applications use it to tell their
+// users where traces go (the demo prints it).
+type SetupPlan struct {
+	Enabled  bool
+	TraceDir string // directory of the legacy JSON files
+	OTLP     bool
+	// OTLPEndpoint is the endpoint given by option or by
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT; ""
+	// with OTLP on means the exporter's default, localhost:4317.
+	OTLPEndpoint string
+	Console      bool
+	ServiceName  string // service.name of the resource
+}
+
+// PlanSetup returns what Setup(ctx, opts...) would build now. Malformed
+// settings are the same error Setup would return.
+func PlanSetup(ctx context.Context, opts ...SetupOption) (SetupPlan, error) {
+	cfg := setupConfig{getenv: os.Getenv}
+	for _, o := range opts {
+		if o != nil {
+			o.applySetup(&cfg)
+		}
+	}
+	p, err := cfg.plan()
+	if err != nil {
+		return SetupPlan{}, err
+	}
+	plan := SetupPlan{Enabled: p.enabled, TraceDir: p.dir, OTLP: p.otlp, Console: p.console}
+	if p.otlp {
+		plan.OTLPEndpoint = p.otlpURL
+		for _, k := range []string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+			if plan.OTLPEndpoint == "" {
+				plan.OTLPEndpoint = cfg.getenv(k)
+			}
+		}
+	}
+	res, err := newResource(ctx, cfg.serviceName)
+	if err != nil {
+		return SetupPlan{}, err
+	}
+	plan.ServiceName = DefaultServiceName
+	if v, ok := res.Set().Value(semconv.ServiceNameKey); ok && v.AsString() != "" {
+		plan.ServiceName = v.AsString()
+	}
+	return plan, nil
+}
+
 // setupPlan is what Setup will build, from options and environment.
 type setupPlan struct {
 	enabled     bool

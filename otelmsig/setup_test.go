@@ -252,3 +252,49 @@ func TestSetupCollectorDown(t *testing.T) {
 		t.Errorf("shutdown with a 300ms context took %v, err %v", d, err)
 	}
 }
+
+func TestPlanSetup(t *testing.T) {
+	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER",
+		"OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", otelmsig.EnvTraceDir} {
+		t.Setenv(k, "")
+	}
+	t.Setenv(otelmsig.EnvEnable, "")
+	ctx := t.Context()
+	if p, err := otelmsig.PlanSetup(ctx); err != nil || p.Enabled || p.OTLP {
+		t.Errorf("disabled: %+v, %v", p, err)
+	}
+
+	t.Setenv(otelmsig.EnvEnable, "yes")
+	t.Setenv(otelmsig.EnvTraceDir, "/var/escrows")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://traces:4317")
+	t.Setenv("OTEL_SERVICE_NAME", "escrow-api")
+	p, err := otelmsig.PlanSetup(ctx)
+	want := otelmsig.SetupPlan{Enabled: true, TraceDir: "/var/escrows", OTLP: true,
+		OTLPEndpoint: "http://traces:4317", ServiceName: "escrow-api"}
+	if err != nil || p != want {
+		t.Errorf("from env: %+v, %v; want %+v", p, err, want)
+	}
+
+	// Options override the environment, as in Setup.
+	p, err = otelmsig.PlanSetup(ctx, otelmsig.WithOTLPEndpoint("127.0.0.1:14317"), otelmsig.WithServiceName("opt"),
+		otelmsig.WithTraceDir("out"), otelmsig.WithConsole(true, nil))
+	want = otelmsig.SetupPlan{Enabled: true, TraceDir: "out", OTLP: true, OTLPEndpoint: "127.0.0.1:14317",
+		Console: true, ServiceName: "opt"}
+	if err != nil || p != want {
+		t.Errorf("with options: %+v, %v; want %+v", p, err, want)
+	}
+
+	// The exporter's default endpoint when only OTEL_TRACES_EXPORTER asks for OTLP.
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
+	t.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	if p, err := otelmsig.PlanSetup(ctx); err != nil || !p.OTLP || p.OTLPEndpoint != "" {
+		t.Errorf("OTEL_TRACES_EXPORTER=otlp: %+v, %v", p, err)
+	}
+
+	t.Setenv(otelmsig.EnvEnable, "maybe")
+	if _, err := otelmsig.PlanSetup(ctx); err == nil {
+		t.Error("ENABLE_INSTRUMENTATION=maybe: no error")
+	}
+}

@@ -4,11 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
-	"os"
 	"strings"
-
-	"go.opentelemetry.io/otel/sdk/resource"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
@@ -18,51 +14,39 @@ import (
 // serves its UI.
 const defaultJaegerUI = "http://localhost:16686"
 
+// plan is what otelmsig.Setup builds with this environment once the demo has
+// turned instrumentation on.
+func plan(ctx context.Context) otelmsig.SetupPlan {
+	p, err := otelmsig.PlanSetup(ctx, otelmsig.WithEnabled(true))
+	if err != nil {
+		// Setup reports the same error before anything starts; until then
+		// the defaults stand.
+		return otelmsig.SetupPlan{Enabled: true, ServiceName: otelmsig.DefaultServiceName}
+	}
+	return p
+}
+
 // otlpConfigured reports whether otelmsig.Setup exports over OTLP with this
-// environment (the variables it documents).
+// environment.
 func otlpConfigured() bool {
-	return otlpEndpoint() != ""
+	return plan(context.Background()).OTLP
 }
 
 // otlpEndpoint says where OTLP goes, "" when it is off.
 func otlpEndpoint() string {
-	if e := os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"); e != "" {
-		return e
-	}
-	if e := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); e != "" {
-		return e
-	}
-	if otlpConfiguredByName() {
+	p := plan(context.Background())
+	switch {
+	case !p.OTLP:
+		return ""
+	case p.OTLPEndpoint == "":
 		return "localhost:4317 (the OTLP default)"
 	}
-	return ""
+	return p.OTLPEndpoint
 }
 
-// otlpConfiguredByName reports whether OTEL_TRACES_EXPORTER names otlp.
-func otlpConfiguredByName() bool {
-	for _, name := range strings.Split(os.Getenv("OTEL_TRACES_EXPORTER"), ",") {
-		if strings.EqualFold(strings.TrimSpace(name), "otlp") {
-			return true
-		}
-	}
-	return false
-}
-
-// serviceName is the service.name the spans carry: otelmsig's default unless
-// OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES say otherwise, as in
-// otelmsig.Setup.
+// serviceName is the service.name the spans carry.
 func serviceName(ctx context.Context) string {
-	res, err := resource.New(ctx,
-		resource.WithAttributes(semconv.ServiceName(otelmsig.DefaultServiceName)),
-		resource.WithFromEnv())
-	if res == nil {
-		return otelmsig.DefaultServiceName
-	}
-	_ = err // a partial resource still has the name
-	if v, ok := res.Set().Value(semconv.ServiceNameKey); ok && v.AsString() != "" {
-		return v.AsString()
-	}
-	return otelmsig.DefaultServiceName
+	return plan(ctx).ServiceName
 }
 
 // jaegerSearchURL is the Jaeger UI search for the trace of one escrow:
