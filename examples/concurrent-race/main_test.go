@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -33,7 +32,7 @@ func TestRunRaceThenLock(t *testing.T) {
 	if ready == nil {
 		t.Fatal("no wallet-rpc URLs printed")
 	}
-	checkStopped(t, strings.Fields(ready[1])...)
+	wallettest.CheckStopped(t, strings.Fields(ready[1])...)
 	phases := strings.SplitN(s, "Phase 2:", 2)
 	if len(phases) != 2 {
 		t.Fatal("no phase 2")
@@ -85,24 +84,6 @@ func TestParseFlags(t *testing.T) {
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v accepted", bad)
-		}
-	}
-}
-
-// checkStopped fails the test when a wallet-rpc the example started still
-// answers.
-func checkStopped(t *testing.T, urls ...string) {
-	t.Helper()
-	if len(urls) == 0 {
-		t.Error("no wallet-rpc URL printed")
-	}
-	for _, u := range urls {
-		c, err := walletrpc.New(u, walletrpc.WithTimeout(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.GetVersion(t.Context()); err == nil {
-			t.Errorf("the wallet-rpc at %s still runs after the example returned", u)
 		}
 	}
 }

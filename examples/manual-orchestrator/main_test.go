@@ -12,7 +12,6 @@ import (
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
-	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -70,7 +69,7 @@ func TestRunOwnWalletRPCs(t *testing.T) {
 	if urls == nil {
 		t.Fatal("no wallet-rpc URLs printed")
 	}
-	checkStopped(t, strings.Fields(urls[1])...)
+	wallettest.CheckStopped(t, strings.Fields(urls[1])...)
 	m := regexp.MustCompile(`escrow manual-ok-1: multisig address (\S+)\n`).FindStringSubmatch(stdout.String())
 	if m == nil || len(m[1]) != 95 {
 		t.Fatalf("no multisig address printed: %q", m)
@@ -172,24 +171,6 @@ func TestRunBadArgs(t *testing.T) {
 	} {
 		if err := run(t.Context(), append(args, "--out", t.TempDir()), &bytes.Buffer{}); err == nil {
 			t.Errorf("%v accepted", args)
-		}
-	}
-}
-
-// checkStopped fails the test when a wallet-rpc the example started still
-// answers.
-func checkStopped(t *testing.T, urls ...string) {
-	t.Helper()
-	if len(urls) == 0 {
-		t.Error("no wallet-rpc URL printed")
-	}
-	for _, u := range urls {
-		c, err := walletrpc.New(u, walletrpc.WithTimeout(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.GetVersion(t.Context()); err == nil {
-			t.Errorf("the wallet-rpc at %s still runs after the example returned", u)
 		}
 	}
 }

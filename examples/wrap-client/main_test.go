@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -37,7 +36,7 @@ func TestRunOwnWalletRPC(t *testing.T) {
 	if port == nil {
 		t.Fatal("no wallet-rpc URL printed")
 	}
-	checkStopped(t, "http://127.0.0.1:"+port[1])
+	wallettest.CheckStopped(t, "http://127.0.0.1:"+port[1])
 	if !strings.Contains(s, "6 spans:") {
 		t.Error("want 6 spans")
 	}
@@ -99,20 +98,5 @@ func TestRunBadArgs(t *testing.T) {
 	err := run(t.Context(), []string{"--rpc", "http://127.0.0.1:1"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("dead wallet-rpc: %v", err)
-	}
-}
-
-// checkStopped fails the test when a wallet-rpc the example started still
-// answers.
-func checkStopped(t *testing.T, urls ...string) {
-	t.Helper()
-	for _, u := range urls {
-		c, err := walletrpc.New(u, walletrpc.WithTimeout(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.GetVersion(t.Context()); err == nil {
-			t.Errorf("the wallet-rpc at %s still runs after the example returned", u)
-		}
 	}
 }

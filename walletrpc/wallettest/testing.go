@@ -2,6 +2,7 @@ package wallettest
 
 import (
 	"context"
+	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"testing"
 	"time"
 )
@@ -50,4 +51,24 @@ func cleanup(t testing.TB, procs []*Process) {
 			t.Error(err)
 		}
 	})
+}
+
+// CheckStopped fails the test when a wallet-rpc at one of urls still
+// answers get_version: for programs that start wallet-rpc processes
+// themselves and must stop them (the demo, the examples). An empty list is
+// a failure too: the program did not say what it started.
+func CheckStopped(t testing.TB, urls ...string) {
+	t.Helper()
+	if len(urls) == 0 {
+		t.Error("wallettest.CheckStopped: no wallet-rpc URL to check")
+	}
+	for _, u := range urls {
+		c, err := walletrpc.New(u, walletrpc.WithTimeout(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.GetVersion(t.Context()); err == nil {
+			t.Errorf("the wallet-rpc at %s still runs after the program returned", u)
+		}
+	}
 }
