@@ -129,7 +129,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if serr := r.stop(); serr != nil {
 		return fmt.Errorf("stopping wallet-rpc processes: %w", serr)
 	}
-	return d.report(out, results, exportErr)
+	err = d.report(out, results, exportErr)
+	d.writeRaceReport(out, results)
+	return err
 }
 
 // usageError is a bad setting found after the flags were parsed.

@@ -26,6 +26,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "demo":
 		return demoCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
+	case "analyze":
+		return analyzeCmd(args[1:], stdout, stderr)
 	case "version":
 		return versionCmd(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
@@ -42,8 +46,10 @@ func usage(w io.Writer) {
 
 Usage:
   escrowtrace demo [flags]   run instrumented escrow setups on real monero-wallet-rpc processes
+  escrowtrace report [flags] FILE|DIR...    one offline HTML page that shows the race
+  escrowtrace analyze [flags] FILE|DIR...   the same facts as text
   escrowtrace version        print the version and the monero-wallet-rpc found
 
-Run "escrowtrace demo -h" for the demo's flags.
+Run "escrowtrace COMMAND -h" for a command's flags.
 `)
 }
