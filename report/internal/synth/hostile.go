@@ -1,0 +1,49 @@
+package synth
+
+import (
+	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/report"
+)
+
+// Hostile texts: markup and script in every field a page shows.
+const (
+	HostileID     = `<script>window.pwned=1</script>"'><img src=x onerror="window.pwned=2">`
+	HostileWallet = `"><svg onload="window.pwned=3"></svg>`
+	HostileError  = "</script><script>window.pwned=4</script>\x1b[31mred\x1b[0m\r\nforged line"
+)
+
+// Hostile is two escrows whose ids, wallet names, error texts and
+// pollution details carry markup, script and terminal escapes.
+func Hostile() []report.Input {
+	port := 18100
+	mk := func(id string, t0 int64, other string) []jsonfile.Event {
+		tid := id + "-1795960000000"
+		code := -1
+		fp := "rw-"
+		return []jsonfile.Event{
+			{TraceID: tid, Timestamp: t0, EventType: escrowconv.PointPreRound1, Role: "buyer", RPCPort: &port, Details: &jsonfile.Snapshot{
+				Timestamp: t0, WalletID: HostileWallet, Role: "buyer", AddressHash: "<b>not-a-hash</b>", FilePerms: &fp, RPCPort: &port,
+				WalletFilename: HostileWallet + id[:1], Error: HostileError}},
+			{TraceID: tid, Timestamp: t0 + 1, EventType: jsonfile.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
+				Details: &jsonfile.RPCCallStart{Method: "open_wallet", Timestamp: t0 + 1}},
+			{TraceID: tid, Timestamp: t0 + 5, EventType: jsonfile.TypeRPCCallEnd, Role: "buyer", RPCPort: &port,
+				Details: &jsonfile.RPCCallEnd{Method: "open_wallet", DurationMs: 4, Success: true}},
+			{TraceID: tid, Timestamp: t0 + 20, EventType: jsonfile.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
+				Details: &jsonfile.RPCCallStart{Method: `make_multisig<img src=x onerror="window.pwned=5">`, Timestamp: t0 + 20}},
+			{TraceID: tid, Timestamp: t0 + 20, EventType: jsonfile.TypeCachePollution, Role: "buyer", RPCPort: &port,
+				Details: &jsonfile.CachePollution{Reason: "wrong_wallet_open<script>window.pwned=6</script>", ExpectedWallet: HostileWallet + id[:1],
+					ActualWallet: HostileWallet + other[:1], Endpoint: "127.0.0.1:18100", OtherEscrowID: other}},
+			{TraceID: tid, Timestamp: t0 + 30, EventType: jsonfile.TypeRPCCallError, Role: "buyer", RPCPort: &port,
+				Details: &jsonfile.RPCCallEnd{Method: `make_multisig<img src=x onerror="window.pwned=5">`, DurationMs: 10, Error: HostileError, Code: &code}},
+			{TraceID: tid, Timestamp: t0 + 31, EventType: jsonfile.TypeErrorFinal, Role: "buyer", Details: &jsonfile.ErrorFinal{
+				Error: HostileError, Context: jsonfile.ErrorContext{Round: 1, Operation: "make_multisig</script>", WalletID: HostileWallet, EscrowID: id,
+					Timestamp: "<i>2026</i>"}}},
+		}
+	}
+	a, b := "A"+HostileID, "B"+HostileID
+	return []report.Input{
+		{Source: "escrow_A</title><script>window.pwned=7</script>_FAILED.json", Events: mk(a, T0, b)},
+		{Source: "escrow_B_FAILED.json", Events: mk(b, T0+2, a)},
+	}
+}
