@@ -16,16 +16,20 @@ export ESCROWTRACE_JAEGER := $(JAEGER)
 
 all: build
 
-## tools: install monero-wallet-rpc/-cli (Debian package `monero`) when missing.
+## tools: install monero-wallet-rpc/-cli (Debian package `monero`) and, for the
+## report's browser tests, headless chromium (Debian package `chromium`) when missing.
 tools:
-	@if command -v monero-wallet-rpc >/dev/null && command -v monero-wallet-cli >/dev/null; then \
-		echo "tools: $$(command -v monero-wallet-rpc) present"; \
+	@missing=""; \
+	command -v monero-wallet-rpc >/dev/null && command -v monero-wallet-cli >/dev/null || missing="$$missing monero"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then \
+		echo "tools: $$(command -v monero-wallet-rpc) and $$(command -v chromium) present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "tools: installing Debian package monero (monero-wallet-rpc, monero-wallet-cli)"; \
+		echo "tools: installing Debian packages:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q monero; \
+		apt-get update -q && apt-get install -y -q $$missing; \
 	else \
-		echo "tools: monero-wallet-rpc is missing. Install it with: sudo apt-get update && sudo apt-get install -y monero" >&2; \
+		echo "tools: missing Debian packages:$$missing. Install them with: sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
 		exit 1; \
 	fi
 
