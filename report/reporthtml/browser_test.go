@@ -125,7 +125,7 @@ func open(t testing.TB, file, shot string) browserPage {
 		_, e = eval[bool](ctx, `document.getElementById("pin").hidden = true`)
 		must(e)
 	}
-	png, e := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, e := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	must(e)
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
@@ -155,7 +155,7 @@ func writePage(t testing.TB, r *report.Report) string {
 
 func TestBrowserRealSharedRace(t *testing.T) {
 	r := sharedRun(t)
-	p := open(t, writePage(t, r), "shared3.jpg")
+	p := open(t, writePage(t, r), "shared3.png")
 	if len(p.console) > 0 {
 		t.Errorf("console: %q", p.console)
 	}
@@ -172,7 +172,7 @@ func TestBrowserRealSharedRace(t *testing.T) {
 }
 
 func TestBrowserHostile(t *testing.T) {
-	p := open(t, writePage(t, report.Build(synth.Hostile())), "hostile.jpg")
+	p := open(t, writePage(t, report.Build(synth.Hostile())), "hostile.png")
 	if p.pwned != "undefined" {
 		t.Errorf("script from the file ran: window.pwned = %s", p.pwned)
 	}
@@ -186,7 +186,7 @@ func TestBrowserHostile(t *testing.T) {
 
 func TestBrowserTwentyEscrows(t *testing.T) {
 	r := report.Build(synth.Escrows(20, 1))
-	p := open(t, writePage(t, r), "synthetic20.jpg")
+	p := open(t, writePage(t, r), "synthetic20.png")
 	if len(p.console) > 0 || p.lanes != 3 || p.markers != r.Summary.Pollution || p.bars != r.Summary.Calls {
 		t.Errorf("console %q; %d lanes, %d markers, %d bars", p.console, p.lanes, p.markers, p.bars)
 	}
@@ -201,7 +201,7 @@ func BenchmarkBrowserInteractive100(b *testing.B) {
 			f := writePage(b, report.Build(synth.Escrows(n, 1)))
 			var total float64
 			for i := 0; b.Loop(); i++ {
-				p := open(b, f, fmt.Sprintf("bench%d.jpg", n))
+				p := open(b, f, fmt.Sprintf("bench%d.png", n))
 				total += p.ready
 			}
 			b.ReportMetric(total/float64(b.N), "ms-interactive")
