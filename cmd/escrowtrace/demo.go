@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -149,17 +148,10 @@ func interruption(ctx context.Context) error {
 }
 
 func checkBinaries() error {
-	var missing []string
-	for _, b := range []string{wallettest.RPCBinary, wallettest.CLIBinary} {
-		if _, err := exec.LookPath(b); err != nil {
-			missing = append(missing, b)
-		}
+	if err := wallettest.CheckBinaries(); err != nil {
+		return fmt.Errorf("nothing was started: %w (or: make tools)", err)
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s not found on PATH; nothing was started.\n"+
-		"Install them with: make tools   (or, as root: apt-get install -y monero)", strings.Join(missing, " and "))
+	return nil
 }
 
 // checkWritableDir creates dir if needed and proves a file can be written

@@ -238,6 +238,7 @@ func TestDemoSharedRPC(t *testing.T) {
 			if len(files) != 3 {
 				t.Fatalf("%d escrow files, want 3", len(files))
 			}
+			checkRaceReport(t, r, out)
 			pollution := 0
 			for id, f := range files {
 				n := countTypes(f.events)

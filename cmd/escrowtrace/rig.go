@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -81,7 +83,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 	n := opts.escrows
 	plans := make([]escrowPlan, n)
 	for e := range plans {
-		plans[e] = escrowPlan{id: newUUID(), wallets: make([]otelmsig.Wallet, len(roles))}
+		plans[e] = escrowPlan{id: uuid.NewString(), wallets: make([]otelmsig.Wallet, len(roles))}
 	}
 	name := func(e, ri int) string { return roles[ri] + "-" + plans[e].id[:8] }
 
@@ -108,37 +110,25 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 	r.log.Printf("starting %d monero-wallet-rpc process%s and creating %d multisig-capable wallet%s (%d at a time)",
 		len(hosts), plural(len(hosts), "es"), total, plural(total, "s"), opts.jobs)
 
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	// The first failure cancels the rest (errgroup); their errors are its
+	// echoes.
+	g, ctx := errgroup.WithContext(ctx)
 	startSem := make(chan struct{}, maxStarting)
 	cliSem := make(chan struct{}, opts.jobs)
 	var (
-		mu       sync.Mutex
-		created  int
-		firstErr error
-		wg       sync.WaitGroup
+		mu      sync.Mutex
+		created int
 	)
-	// The first failure cancels the rest; their errors are its echoes.
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel(err)
-	}
 	for _, h := range hosts {
-		wg.Go(func() {
+		g.Go(func() error {
 			p, err := r.startProcess(ctx, startSem, h.label)
 			if err != nil {
-				fail(err)
-				return
+				return err
 			}
 			for _, s := range h.wallets {
 				took, err := createWallet(ctx, cliSem, p.WalletDir, s.name)
 				if err != nil {
-					fail(err)
-					return
+					return err
 				}
 				mu.Lock()
 				created++
@@ -147,8 +137,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 				r.log.Printf("wallet %d/%d %s created in %v", k, total, s.name, took)
 				c, err := p.Client(otelmsig.WithTracing())
 				if err != nil {
-					fail(err)
-					return
+					return err
 				}
 				if opts.rpc == layoutDedicated {
 					// Each role's wallet open on its own wallet-rpc, as
@@ -160,8 +149,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 						err = plain.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: s.name})
 					}
 					if err != nil {
-						fail(fmt.Errorf("open wallet %s on %s: %w", s.name, p.URL, err))
-						return
+						return fmt.Errorf("open wallet %s on %s: %w", s.name, p.URL, err)
 					}
 				}
 				plans[s.escrow].wallets[s.role] = otelmsig.Wallet{
@@ -172,11 +160,11 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 					Client:   c,
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return plans, nil
 }
@@ -208,15 +196,6 @@ func createWallet(ctx context.Context, sem chan struct{}, dir, name string) (tim
 	start := time.Now()
 	err := wallettest.CreateMultisigWallet(ctx, dir, name)
 	return since(start), err
-}
-
-// newUUID returns a random (version 4) UUID, the usual form of an escrow id.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
