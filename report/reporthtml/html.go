@@ -89,6 +89,7 @@ type page struct {
 	JS        template.JS
 	Sources   []string
 	MoreSrc   int
+	Verdict   string
 }
 
 type lane struct {
@@ -112,7 +113,8 @@ type bar struct {
 	X, W, Y float64
 	E       int
 	Class   string
-	I       int // index in data.Calls
+	I       int    // index in data.Calls
+	Label   string // the method, on bars wide enough at zoom 1 (the script shows more when zoomed)
 }
 
 type mark struct {
@@ -242,6 +244,7 @@ func build(r *report.Report, opts Options) *page {
 		}
 	}
 	p.Colors = palette(len(r.Escrows))
+	p.Verdict = verdict(r)
 	span := max(r.End-r.Start, 1)
 	p.Data = data{T0: r.Start, Span: span, W: plotWidth}
 	x := func(t int64) float64 { return float64(t-r.Start) / float64(span) * plotWidth }
@@ -306,7 +309,11 @@ func build(r *report.Report, opts Options) *page {
 			for _, pe := range c.Pollution {
 				cj.Polls = append(cj.Polls, pollIdx[pe])
 			}
-			l.Bars = append(l.Bars, bar{X: x(c.Start), W: max(x(c.End)-x(c.Start), minBarW), Y: rowsY + float64(c.Row)*rowH, E: c.Escrow.N, Class: cl, I: len(p.Data.Calls)})
+			b := bar{X: x(c.Start), W: max(x(c.End)-x(c.Start), minBarW), Y: rowsY + float64(c.Row)*rowH, E: c.Escrow.N, Class: cl, I: len(p.Data.Calls)}
+			if b.W >= 4 {
+				b.Label = c.Method
+			}
+			l.Bars = append(l.Bars, b)
 			p.Data.Calls = append(p.Data.Calls, cj)
 		}
 		hit := map[int]bool{}
@@ -527,4 +534,37 @@ func abs(v float64) float64 {
 		return -v
 	}
 	return v
+}
+
+// verdict says in one sentence what the page shows.
+func verdict(r *report.Report) string {
+	s := r.Summary
+	if s.Escrows == 0 {
+		return "No escrows."
+	}
+	shared := 0
+	for _, ep := range r.Endpoints {
+		if len(ep.Escrows) > 1 {
+			shared++
+		}
+	}
+	failed := fmt.Sprintf("%d of %d escrows failed", s.Failed, s.Escrows)
+	if s.Failed == 0 {
+		failed = fmt.Sprintf("all %d escrows ok", s.Escrows)
+	}
+	switch {
+	case s.Pollution > 0:
+		return fmt.Sprintf("Race: escrows switched each other's wallets on %d shared wallet-rpc endpoint%s — %d cache-pollution events in %d escrows; %s.",
+			shared, plural(shared), s.Pollution, s.Polluted, failed)
+	case shared > 0:
+		return fmt.Sprintf("No cache pollution on %d shared wallet-rpc endpoint%s; %s.", shared, plural(shared), failed)
+	}
+	return fmt.Sprintf("No cache pollution; every endpoint served one escrow; %s.", failed)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -15,6 +15,7 @@
   var pinBody = document.getElementById("pin-body");
   var W = D.w, H = +svg.getAttribute("height"), z = 1;
   var markEls = marks.querySelectorAll(".pm");
+  var labelEls = document.querySelectorAll("#blabels text");
 
   function secs(ms) { return "+" + (ms / 1000).toFixed(3) + "s"; }
   function dur(ms) { return ms >= 10000 ? (ms / 1000).toFixed(1) + " s" : ms + " ms"; }
@@ -38,6 +39,17 @@
     }
   }
 
+  // Method names on bars wide enough for them (about 5 px a letter).
+  function placeLabels() {
+    for (var i = 0; i < labelEls.length; i++) {
+      var el = labelEls[i], w = +el.getAttribute("data-w") * sx * z;
+      var fits = w >= el.textContent.length * 4.6 + 6;
+      el.style.display = fits ? "" : "none";
+      if (fits) el.setAttribute("x", +el.getAttribute("data-x") * sx * z + 3);
+    }
+  }
+
+  var sx = 1;
   function setZoom(nz, anchor) {
     nz = Math.max(1, Math.min(nz, 4096));
     var ax = anchor === undefined ? scroll.clientWidth / 2 : anchor;
@@ -48,6 +60,7 @@
     for (var i = 0; i < markEls.length; i++) {
       markEls[i].setAttribute("transform", "translate(" + (+markEls[i].getAttribute("data-x") * z) + " 0)");
     }
+    placeLabels();
     drawAxis();
     scroll.scrollLeft = t * W * z - ax;
     document.getElementById("zoom-level").textContent = (z < 10 ? z.toFixed(1).replace(/\.0$/, "") : Math.round(z)) + "×";
@@ -156,7 +169,7 @@
 
   // Fit the plot to the width there is.
   W = Math.max(scroll.clientWidth - 2, 400);
-  var sx = W / D.w;
+  sx = W / D.w;
   for (var i = 0; i < markEls.length; i++) markEls[i].setAttribute("data-x", +markEls[i].getAttribute("data-x") * sx);
   svg.setAttribute("viewBox", null);
   zoomed.setAttribute("data-sx", sx);
