@@ -4,6 +4,8 @@
 // Usage:
 //
 //	escrowtrace demo [flags]     run instrumented escrow setups (see escrowtrace demo -h)
+//	escrowtrace report [flags] FILE|DIR...    one offline HTML page that shows the race (see escrowtrace report -h)
+//	escrowtrace analyze [flags] FILE|DIR...   the same facts as text
 //	escrowtrace version          print the version and the monero-wallet-rpc found
 //
 // # demo
@@ -33,6 +35,20 @@
 // time and the wallet-rpc PIDs) goes to stderr; the report goes to stdout.
 // Every process the demo starts is stopped when it ends, on Ctrl-C too (a
 // second Ctrl-C exits at once; the kernel then kills the processes).
+//
+// The demo also writes report.html (package report/reporthtml) beside the
+// files and prints its path.
+//
+// # report and analyze
+//
+// report reads legacy escrow files, directories of them, and with --jaeger
+// the same escrows from Jaeger's v1 query API, and writes one
+// self-contained HTML page: a summary, one swimlane per wallet-rpc endpoint
+// (whose wallet was open, every call coloured by escrow), each
+// cache-pollution event joined to the escrow that caused it, RPC
+// statistics, each escrow's snapshot progression and errors, and a
+// comparison of two escrows. --lanes also writes the lanes as a Jaeger JSON
+// trace for the Jaeger UI's upload. analyze prints the same facts as text.
 //
 // Exit status: 0 when the demo did what it shows, 1 on failure (a missing
 // monero-wallet-rpc, an unwritable --out, a process that would not start,
