@@ -306,3 +306,31 @@ func TestPercentile(t *testing.T) {
 		t.Error("empty")
 	}
 }
+
+// TestRealDedicatedRun reads two escrows of a real `escrowtrace demo
+// --escrows 2` (each with its own three wallet-rpcs): no race to see.
+func TestRealDedicatedRun(t *testing.T) {
+	r := load(t, "testdata/dedicated2")
+	if s := r.Summary; s.Escrows != 2 || s.OK != 2 || s.Pollution != 0 || s.Rounds[3] != 2 || s.Calls != 24 {
+		t.Errorf("summary %+v", s)
+	}
+	if len(r.Endpoints) != 6 {
+		t.Fatalf("%d endpoints, want 6 (three per escrow)", len(r.Endpoints))
+	}
+	for _, ep := range r.Endpoints {
+		if len(ep.Escrows) != 1 || len(ep.Open) != 1 || ep.Open[0].Source != "only user" || ep.Open[0].Escrow != ep.Escrows[0] || ep.Rows != 1 {
+			t.Errorf("endpoint %s: %d escrows, open %+v, %d rows", ep.Name, len(ep.Escrows), ep.Open, ep.Rows)
+		}
+	}
+	for _, e := range r.Escrows {
+		final := map[string]bool{}
+		for _, s := range e.Snapshots {
+			if s.Point == "SNAPSHOT_FINAL" {
+				final[s.AddressHash] = s.IsMultisig
+			}
+		}
+		if len(final) != 1 {
+			t.Errorf("escrow #%d: %d final addresses, want one shared", e.N, len(final))
+		}
+	}
+}

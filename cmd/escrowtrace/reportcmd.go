@@ -47,32 +47,37 @@ func (s *sourceFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.timeout, "timeout", 60*time.Second, "with --jaeger: give up after this long")
 }
 
-// splitCompare takes "--compare A B" out of args (the flag package takes
-// one value per flag) and leaves "--compare A,B" for the flag set.
+// splitCompare takes the escrows to compare out of args: "--compare A B"
+// (the old script's form, which the flag package cannot take: it has one
+// value per flag), "--compare A,B" and "--compare=A,B".
 func splitCompare(args []string) (rest, pair []string) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if (a == "--compare" || a == "-compare") && i+2 < len(args)+0 && i+2 <= len(args)-1+1 {
-			if i+2 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasPrefix(args[i+2], "-") && !strings.Contains(args[i+1], ",") {
-				pair = []string{args[i+1], args[i+2]}
-				i += 2
-				continue
+		if v, ok := strings.CutPrefix(strings.TrimPrefix(a, "-"), "-compare="); ok || strings.HasPrefix(a, "-compare=") {
+			if !ok {
+				v = strings.TrimPrefix(a, "-compare=")
 			}
-		}
-		if v, ok := strings.CutPrefix(a, "--compare="); ok {
 			pair = strings.Split(v, ",")
 			continue
 		}
-		if v, ok := strings.CutPrefix(a, "-compare="); ok {
-			pair = strings.Split(v, ",")
+		if a != "--compare" && a != "-compare" {
+			rest = append(rest, a)
 			continue
 		}
-		if (a == "--compare" || a == "-compare") && i+1 < len(args) && strings.Contains(args[i+1], ",") {
+		switch {
+		case i+1 < len(args) && strings.Contains(args[i+1], ","):
 			pair = strings.Split(args[i+1], ",")
 			i++
-			continue
+		case i+2 < len(args) && !strings.HasPrefix(args[i+1], "-") && !strings.HasPrefix(args[i+2], "-"):
+			pair = args[i+1 : i+3]
+			i += 2
+		default:
+			pair = []string{} // too few: reported as a usage error
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+				pair = args[i+1 : i+2]
+				i++
+			}
 		}
-		rest = append(rest, a)
 	}
 	return rest, pair
 }
