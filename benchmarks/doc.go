@@ -17,11 +17,11 @@
 //   - BenchmarkRPCDisabled: one wallet RPC call (is_multisig) to the
 //     in-process fake wallet-rpc (internal/fakewalletrpc, over httptest),
 //     raw versus through the otelmsig middleware with the provider that
-//     otelmsig.Setup installs when ENABLE_INSTRUMENTATION is unset (a no-op
+//     otelsetup.Setup installs when ENABLE_INSTRUMENTATION is unset (a no-op
 //     provider). A third variant makes the calls inside escrows
 //     (StartEscrow and a round every 12 calls) with instrumentation off.
 //   - BenchmarkRPCEnabled: the same call, raw versus instrumented with what
-//     otelmsig.Setup builds when instrumentation is on: the SDK provider, a
+//     otelsetup.Setup builds when instrumentation is on: the SDK provider, a
 //     batch span processor per exporter, the legacy JSON exporter
 //     (exporter/jsonfile, fsync on) and OTLP/gRPC to a real local Jaeger
 //     (internal/jaegertest). The calls run inside escrows: StartEscrow, a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -55,9 +56,9 @@ func instrument(t *testing.T, env map[string]string) func(context.Context) error
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	shutdown, err := otelmsig.Setup(context.Background())
+	shutdown, err := otelsetup.Setup(context.Background())
 	if err != nil {
-		t.Fatalf("otelmsig.Setup: %v", err)
+		t.Fatalf("otelsetup.Setup: %v", err)
 	}
 	return shutdown
 }
