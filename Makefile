@@ -56,8 +56,10 @@ build:
 demo: tools build
 	ENABLE_INSTRUMENTATION=1 $(BIN)/escrowtrace demo $(ARGS)
 
+## vet: go vet, gofmt, and go.mod/go.sum as `go mod tidy` would leave them.
 vet:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what it changes)" >&2; $(GO) mod tidy -diff >&2; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 

@@ -215,6 +215,10 @@ func (d *demo) setupTracing(ctx context.Context, out string, opts []otelsetup.Op
 	if turnedOn {
 		d.log.Printf("%s is unset: the demo turns instrumentation on", otelsetup.EnvEnable)
 	}
+	if p := plan(ctx); !p.Enabled {
+		return nil, usageError{fmt.Errorf("%s=%s turns the instrumentation off, and the demo shows what it records: unset it",
+			p.Off, os.Getenv(p.Off))}
+	}
 	shutdown, err := otelsetup.Setup(ctx, append(opts, otelsetup.WithTraceDir(out))...)
 	if err != nil {
 		return nil, err

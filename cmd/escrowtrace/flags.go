@@ -65,9 +65,11 @@ creates multisig-capable wallets, runs instrumented 2-of-3 multisig setups
 the tracing recorded: a timeline for one escrow, a summary table for several.
 
 Instrumentation comes from otelsetup.Setup: ENABLE_INSTRUMENTATION (turned
-on by the demo when unset; 0 is refused), OTEL_EXPORTER_OTLP_ENDPOINT (OTLP
-export; the demo then prints Jaeger search URLs, base from JAEGER_UI_URL,
-default http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
+on by the demo when unset; 0 and OTEL_SDK_DISABLED=true are refused),
+OTEL_EXPORTER_OTLP_ENDPOINT (a URL; OTLP export over
+OTEL_EXPORTER_OTLP_PROTOCOL, http/protobuf by default, or grpc; the demo then
+prints Jaeger search URLs, base from JAEGER_UI_URL, default
+http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
 
 Progress goes to stderr, the report to stdout. Exit status: 0 when the demo
 did what it shows (with --rpc shared and no --safe, escrows failing from the
