@@ -73,7 +73,7 @@ test: tools jaeger vet
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 # One comparison per benchmark: each variant against the baseline measured in
 # the same run (the first /mode); collector-down against collector up.
-BENCH_CMP := .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath .name:Middleware .name:Setup2of3 \
+BENCH_CMP := .name:RecordedCall .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath .name:Middleware .name:Setup2of3 \
 	'.name:Setup2of3 /mode:(enabled OR collector-down)'
 bench: tools jaeger
 	@echo "bench: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $$($(GO) version); load average $$(cut -d' ' -f1-3 /proc/loadavg)"
