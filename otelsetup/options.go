@@ -6,13 +6,12 @@ import (
 
 // config is what Options set; the environment fills in the rest.
 type config struct {
-	enabled      *bool
-	traceDir     string
-	serviceName  string
-	extra        []sdktrace.SpanExporter
-	envExporter  bool // build the exporter OTEL_TRACES_EXPORTER names (default true)
-	sampler      sdktrace.Sampler
-	maxQueueSize int // of the legacy files' hand-over queue, 0: default
+	enabled     *bool
+	traceDir    string
+	serviceName string
+	extra       []sdktrace.SpanExporter
+	envExporter bool // build the exporter OTEL_TRACES_EXPORTER names (default true)
+	sampler     sdktrace.Sampler
 }
 
 func newConfig(opts []Option) *config {

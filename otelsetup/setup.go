@@ -210,7 +210,7 @@ func build(ctx context.Context, cfg *config) (*pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("otelsetup: legacy JSON files (%s=%q): %w", EnvTraceDir, plan.TraceDir, err)
 	}
-	p := &pipeline{plan: plan, files: newFilesProcessor(jexp, cfg.maxQueueSize)}
+	p := &pipeline{plan: plan, files: newFilesProcessor(jexp, defaultFilesQueue)}
 	if plan.Exporter != "" {
 		exp, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {

@@ -182,15 +182,19 @@ func TestSetupWritesFileAndDescribesProcess(t *testing.T) {
 	}
 }
 
-// slowExporter takes a while per batch, so that a batch processor's queue
-// fills up in a burst.
+// slowExporter holds its first export until released, so that the batch
+// processor's queue fills up in a burst however fast the machine is.
 type slowExporter struct {
-	delay time.Duration
-	got   atomic.Int64
+	release chan struct{}
+	got     atomic.Int64
 }
 
-func (s *slowExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
-	time.Sleep(s.delay)
+func (s *slowExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	s.got.Add(int64(len(spans)))
 	return nil
 }
@@ -207,7 +211,7 @@ func TestSetupBurstKeepsFilesCountsExporterLoss(t *testing.T) {
 	t.Setenv(otelsetup.EnvTraceDir, dir)
 	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", fmt.Sprint(queue))
 	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", fmt.Sprint(queue))
-	slow := &slowExporter{delay: 50 * time.Millisecond}
+	slow := &slowExporter{release: make(chan struct{})}
 	ctx := testCtx(t, 60*time.Second)
 	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithSpanExporter(slow))
 	if err != nil {
@@ -219,6 +223,7 @@ func TestSetupBurstKeepsFilesCountsExporterLoss(t *testing.T) {
 	otel.GetTracerProvider().(*sdktrace.TracerProvider).RegisterSpanProcessor(counter)
 
 	ids := runSetups(t, ctx, "burst", 12)
+	close(slow.release)
 	err = shutdown(ctx)
 	if n := ended.Load(); n < 16*queue {
 		t.Fatalf("only %d spans ended, want at least %d", n, 16*queue)
