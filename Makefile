@@ -60,8 +60,10 @@ build:
 demo: tools build
 	ENABLE_INSTRUMENTATION=1 $(BIN)/escrowtrace demo $(ARGS)
 
+## vet: go vet, gofmt, and go.mod/go.sum as `go mod tidy` would leave them.
 vet:
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what it changes)" >&2; $(GO) mod tidy -diff >&2; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
@@ -75,7 +77,7 @@ test: tools jaeger vet
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 # One comparison per benchmark: each variant against the baseline measured in
 # the same run (the first /mode); collector-down against collector up.
-BENCH_CMP := .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath .name:Middleware .name:Setup2of3 \
+BENCH_CMP := .name:RecordedCall .name:RPCDisabled .name:RPCEnabled .name:RPCReal .name:CallHotPath .name:Middleware .name:Setup2of3 \
 	'.name:Setup2of3 /mode:(enabled OR collector-down)'
 bench: tools jaeger
 	@echo "bench: $$(nproc) cores, $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-), $$($(GO) version); load average $$(cut -d' ' -f1-3 /proc/loadavg)"

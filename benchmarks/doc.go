@@ -17,11 +17,11 @@
 //   - BenchmarkRPCDisabled: one wallet RPC call (is_multisig) to the
 //     in-process fake wallet-rpc (internal/fakewalletrpc, over httptest),
 //     raw versus through the otelmsig middleware with the provider that
-//     otelmsig.Setup installs when ENABLE_INSTRUMENTATION is unset (a no-op
+//     otelsetup.Setup installs when ENABLE_INSTRUMENTATION is unset (a no-op
 //     provider). A third variant makes the calls inside escrows
 //     (StartEscrow and a round every 12 calls) with instrumentation off.
 //   - BenchmarkRPCEnabled: the same call, raw versus instrumented with what
-//     otelmsig.Setup builds when instrumentation is on: the SDK provider, a
+//     otelsetup.Setup builds when instrumentation is on: the SDK provider, a
 //     batch span processor per exporter, the legacy JSON exporter
 //     (exporter/jsonfile, fsync on) and OTLP/gRPC to a real local Jaeger
 //     (internal/jaegertest). The calls run inside escrows: StartEscrow, a
@@ -41,6 +41,15 @@
 //     exactly the nanoseconds and allocations it adds to a call, without
 //     the round trip, whose time varies by tens of percent from one second
 //     to the next on a shared machine.
+//   - BenchmarkRecordedCall: what recording one call costs the calling
+//     goroutine, on the same client and in-memory transport with one SDK
+//     provider: raw, a bare SDK span with otelmsig's attributes (the
+//     floor), otelmsig's middleware, and otelhttp.NewTransport (what a user
+//     would otherwise reach for; a benchmark-only dependency).
+//   - BenchmarkBurst: N setups at once on the fake wallet-rpc through
+//     otelsetup.Setup's default pipeline into the legacy files (100, and
+//     260: 10x the default batch queue in spans): escrows/s, shutdown
+//     included, and lost-escrows (files missing or short; must be 0).
 //   - BenchmarkSetup2of3: a whole 2-of-3 multisig setup (otelmsig.SetupMultisig)
 //     on three real wallet-rpc processes, one per role, with instrumentation
 //     disabled, enabled with all 21 snapshots and the collector up (the real

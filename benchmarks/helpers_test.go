@@ -23,6 +23,7 @@ import (
 
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -34,7 +35,7 @@ const (
 	// benchService is the service.name of the benchmarks' spans.
 	benchService = "escrowtrace-bench"
 	// stopTimeout bounds a provider's shutdown, retries to a dead collector
-	// included (otelmsig.DefaultOTLPTimeout is 5s).
+	// included (OTEL_EXPORTER_OTLP_TIMEOUT is set to 5s by enabled).
 	stopTimeout = 20 * time.Second
 )
 
@@ -217,25 +218,25 @@ func (bl *baseline) report(b *testing.B, s sample) {
 	b.ReportMetric(s.allocs-bl.s.allocs, "extra-allocs/op")
 }
 
-// disabled installs what otelmsig.Setup installs when ENABLE_INSTRUMENTATION
+// disabled installs what otelsetup.Setup installs when ENABLE_INSTRUMENTATION
 // is unset, and checks that it is the no-op provider.
 func disabled(b *testing.B) {
 	b.Helper()
-	b.Setenv(otelmsig.EnvEnable, "")
-	if err := os.Unsetenv(otelmsig.EnvEnable); err != nil {
+	b.Setenv(otelsetup.EnvEnable, "")
+	if err := os.Unsetenv(otelsetup.EnvEnable); err != nil {
 		b.Fatal(err)
 	}
-	shutdown, err := otelmsig.Setup(context.Background())
+	shutdown, err := otelsetup.Setup(context.Background())
 	if err != nil {
-		b.Fatalf("otelmsig.Setup with %s unset: %v", otelmsig.EnvEnable, err)
+		b.Fatalf("otelsetup.Setup with %s unset: %v", otelsetup.EnvEnable, err)
 	}
 	b.Cleanup(func() { _ = shutdown(context.Background()) })
 	if tp, ok := otel.GetTracerProvider().(noop.TracerProvider); !ok {
-		b.Fatalf("otelmsig.Setup with %s unset installed %T, want the no-op provider", otelmsig.EnvEnable, tp)
+		b.Fatalf("otelsetup.Setup with %s unset installed %T, want the no-op provider", otelsetup.EnvEnable, tp)
 	}
 }
 
-// instrumentation is the provider otelmsig.Setup built and installed.
+// instrumentation is the provider otelsetup.Setup built and installed.
 type instrumentation struct {
 	tp       *sdktrace.TracerProvider
 	dir      string // ESCROW_TRACE_DIR: the legacy JSON files
@@ -243,29 +244,32 @@ type instrumentation struct {
 	stopped  bool
 }
 
-// enabled runs otelmsig.Setup with instrumentation on, the legacy JSON
+// enabled runs otelsetup.Setup with instrumentation on, the legacy JSON
 // files in a temporary directory and OTLP/gRPC to otlp (host:port,
 // insecure), as an application configured with ENABLE_INSTRUMENTATION=1,
-// ESCROW_TRACE_DIR and OTEL_EXPORTER_OTLP_ENDPOINT=http://otlp would be.
+// ESCROW_TRACE_DIR, OTEL_EXPORTER_OTLP_PROTOCOL=grpc and
+// OTEL_EXPORTER_OTLP_ENDPOINT=http://otlp would be.
 // The provider is shut down, and the no-op provider put back, when the
 // (sub-)benchmark ends, unless stop was called.
 func enabled(b *testing.B, otlp string) *instrumentation {
 	b.Helper()
 	in := &instrumentation{dir: b.TempDir()}
-	shutdown, err := otelmsig.Setup(context.Background(),
-		otelmsig.WithEnabled(true),
-		otelmsig.WithTraceDir(in.dir),
-		otelmsig.WithOTLPEndpoint("http://"+otlp),
-		otelmsig.WithConsole(false, nil),
-		otelmsig.WithServiceName(benchService))
+	b.Setenv("OTEL_TRACES_EXPORTER", "otlp")
+	b.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	b.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+otlp)
+	b.Setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "5000")
+	shutdown, err := otelsetup.Setup(context.Background(),
+		otelsetup.WithEnabled(true),
+		otelsetup.WithTraceDir(in.dir),
+		otelsetup.WithServiceName(benchService))
 	if err != nil {
-		b.Fatalf("otelmsig.Setup enabled: %v", err)
+		b.Fatalf("otelsetup.Setup enabled: %v", err)
 	}
 	in.shutdown = shutdown
 	tp, ok := otel.GetTracerProvider().(*sdktrace.TracerProvider)
 	if !ok {
 		_ = shutdown(context.Background())
-		b.Fatalf("otelmsig.Setup enabled installed %T, want the SDK provider", otel.GetTracerProvider())
+		b.Fatalf("otelsetup.Setup enabled installed %T, want the SDK provider", otel.GetTracerProvider())
 	}
 	in.tp = tp
 	exportErrors.reset()

@@ -14,7 +14,7 @@ import (
 // BenchmarkMiddleware: the otelmsig middleware alone, around an invoker
 // that returns at once, so that ns/op and allocs/op are exactly what the
 // middleware adds to a call, free of the round trip's noise. mode=none
-// calls the invoker directly. mode=disabled has what otelmsig.Setup
+// calls the invoker directly. mode=disabled has what otelsetup.Setup
 // installs when ENABLE_INSTRUMENTATION is unset; mode=enabled the SDK with
 // a batch processor and a discarding exporter, the calls inside escrows of
 // 12 calls (escrow and round spans included), ForceFlush included.

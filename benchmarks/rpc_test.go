@@ -86,7 +86,7 @@ func rawCalls(b *testing.B, tg target, server ...int) sample {
 }
 
 // disabledCalls: b.N calls through the otelmsig middleware with
-// instrumentation disabled the way otelmsig.Setup disables it. With
+// instrumentation disabled the way otelsetup.Setup disables it. With
 // inEscrow, the calls are made inside escrows as the enabled benchmarks
 // make them (StartEscrow and StartRound with the no-op provider).
 func disabledCalls(b *testing.B, tg target, inEscrow bool) sample {
@@ -190,7 +190,7 @@ func fakeTarget(b *testing.B) target {
 
 // BenchmarkRPCDisabled: one is_multisig call to the in-process fake
 // wallet-rpc, raw versus through the middleware with instrumentation
-// disabled (what otelmsig.Setup installs when ENABLE_INSTRUMENTATION is
+// disabled (what otelsetup.Setup installs when ENABLE_INSTRUMENTATION is
 // unset), and the same inside escrows. Budget: ≤ 1.01× time, ≤ 1 extra
 // allocation (mode=disabled).
 func BenchmarkRPCDisabled(b *testing.B) {
@@ -202,7 +202,7 @@ func BenchmarkRPCDisabled(b *testing.B) {
 }
 
 // BenchmarkRPCEnabled: one is_multisig call to the in-process fake
-// wallet-rpc, raw versus enabled (otelmsig.Setup: SDK, batch processors,
+// wallet-rpc, raw versus enabled (otelsetup.Setup: SDK, batch processors,
 // legacy JSON files and OTLP/gRPC to a real Jaeger), inside escrows of 12
 // calls, export included. Budget: ≤ 1.05×.
 func BenchmarkRPCEnabled(b *testing.B) {

@@ -116,7 +116,7 @@ func closedPort(b *testing.B) string {
 //
 //   - mode=disabled: ENABLE_INSTRUMENTATION unset (no-op provider, so no
 //     snapshots and no export), the baseline;
-//   - mode=enabled: otelmsig.Setup enabled, all 21 snapshots, legacy JSON
+//   - mode=enabled: otelsetup.Setup enabled, all 21 snapshots, legacy JSON
 //     files and OTLP to the real Jaeger (collector up). Budget ≤ 1.02× of
 //     disabled;
 //   - mode=collector-down: the same with OTLP to a closed port. Budget

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -48,16 +50,18 @@ func dedicatedWallets(t *testing.T, escrowID string) []otelmsig.Wallet {
 // application would, and returns the shutdown func.
 func instrument(t *testing.T, env map[string]string) func(context.Context) error {
 	t.Helper()
-	for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OTEL_") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
 	}
-	shutdown, err := otelmsig.Setup(context.Background())
+	shutdown, err := otelsetup.Setup(context.Background())
 	if err != nil {
-		t.Fatalf("otelmsig.Setup: %v", err)
+		t.Fatalf("otelsetup.Setup: %v", err)
 	}
 	return shutdown
 }

@@ -21,19 +21,30 @@ import (
 
 const service = "escrowtrace-e2e"
 
-// A real 2-of-3 setup on real wallet-rpc processes, exported over OTLP/gRPC
-// to a real Jaeger and to the legacy JSON file by one provider, read back
-// from Jaeger's query API.
+// A real 2-of-3 setup on real wallet-rpc processes, exported over
+// OTLP/HTTP (the default protocol) and over OTLP/gRPC to a real Jaeger and
+// to the legacy JSON file by one provider, read back from Jaeger's query
+// API.
 func TestSetupExportedToJaegerAndJSON(t *testing.T) {
 	j := jaegertest.Start(t)
+	for _, proto := range []string{"http/protobuf", "grpc"} {
+		t.Run(proto, func(t *testing.T) { exportedSetup(t, j, proto) })
+	}
+}
+
+func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 	dir := t.TempDir()
 	escrowID := "e2e-ok-" + fmt.Sprint(time.Now().UnixNano())
 	wallets := dedicatedWallets(t, escrowID)
+	endpoint := j.OTLPHTTP
+	if proto == "grpc" {
+		endpoint = j.OTLPGRPC
+	}
 	shutdown := instrument(t, map[string]string{
 		"ENABLE_INSTRUMENTATION":      "1",
 		"ESCROW_TRACE_DIR":            dir,
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + j.OTLPGRPC,
-		"OTEL_EXPORTER_OTLP_INSECURE": "true",
+		"OTEL_EXPORTER_OTLP_PROTOCOL": proto,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + endpoint,
 		"OTEL_SERVICE_NAME":           service,
 	})
 	ctx := ctxTimeout(t, 2*time.Minute)
@@ -182,6 +193,7 @@ func TestFailedSetupInJaeger(t *testing.T) {
 	shutdown := instrument(t, map[string]string{
 		"ENABLE_INSTRUMENTATION":      "true",
 		"ESCROW_TRACE_DIR":            dir,
+		"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + j.OTLPGRPC,
 		"OTEL_EXPORTER_OTLP_INSECURE": "true",
 		"OTEL_SERVICE_NAME":           service,

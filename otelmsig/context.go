@@ -37,10 +37,10 @@ func newCallInfo(w Wallet, snapshot bool) *callInfo {
 	ci := &callInfo{role: w.Role, id: w.ID, filename: w.Filename, snapshot: snapshot}
 	ci.attrs = ci.buf[:0] // one allocation for the lot
 	if w.Role != "" {
-		ci.attrs = append(ci.attrs, escrowconv.WalletRole.String(w.Role))
+		ci.attrs = append(ci.attrs, str(escrowconv.WalletRole, w.Role))
 	}
 	if w.ID != "" {
-		ci.attrs = append(ci.attrs, escrowconv.WalletID.String(w.ID))
+		ci.attrs = append(ci.attrs, str(escrowconv.WalletID, w.ID))
 	}
 	if snapshot {
 		ci.attrs = append(ci.attrs, escrowconv.AttrSnapshotCall.Bool(true))

@@ -25,11 +25,18 @@
 // exchange_multisig_keys rounds, seven snapshots) and return the shared
 // address. It is built on the manual API.
 //
-// Applications call Setup once at start-up: it reads ENABLE_INSTRUMENTATION
-// and the standard OTEL_* variables, builds the TracerProvider (legacy JSON
-// files, OTLP/gRPC, console) and installs it as the global one. The library
-// half never needs Setup: it takes WithTracerProvider, else the global
-// provider at call time.
+// This package imports the OpenTelemetry API only. Applications call
+// otelsetup.Setup once at start-up: it reads ENABLE_INSTRUMENTATION and the
+// standard OTEL_* variables, builds the SDK's TracerProvider (legacy JSON
+// files, the exporter OTEL_TRACES_EXPORTER names) and installs it as the
+// global one. The instrumentation never needs it: it takes
+// WithTracerProvider, else the global provider at call time. Its tracer
+// carries Version and the semconv schema URL.
+//
+// Strings recorded on spans are valid UTF-8: invalid bytes are replaced by
+// U+FFFD (an escrow id that had some also gets a hash of its bytes, so two
+// ids stay two). A Wallet.Filename that is not valid UTF-8 is refused by
+// SetupMultisig before any call.
 //
 // # Cost
 //

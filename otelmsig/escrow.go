@@ -70,7 +70,7 @@ func startEscrow(ctx context.Context, id string, cfg *config) (context.Context, 
 	e := &Escrow{
 		id:     id,
 		start:  start,
-		idAttr: escrowconv.EscrowID.String(id),
+		idAttr: escrowconv.EscrowID.String(escrowIDValue(id)),
 		cfg:    cfg,
 		tracer: newTracer(tp),
 	}
@@ -93,7 +93,7 @@ func startEscrow(ctx context.Context, id string, cfg *config) (context.Context, 
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(
 			e.idAttr,
-			escrowconv.EscrowTraceID.String(e.TraceID()),
+			str(escrowconv.EscrowTraceID, e.TraceID()),
 			escrowconv.EscrowThreshold.Int(threshold),
 			escrowconv.EscrowParticipants.Int(participants),
 		),
@@ -125,7 +125,7 @@ func (e *Escrow) Recording() bool { return e.span.IsRecording() }
 
 // SetMultisigAddress records the shared multisig address on the root span.
 func (e *Escrow) SetMultisigAddress(addr string) {
-	e.span.SetAttributes(escrowconv.EscrowAddress.String(addr))
+	e.span.SetAttributes(str(escrowconv.EscrowAddress, addr))
 }
 
 // ErrorContext says where an escrow failed, for Fail.
@@ -166,9 +166,9 @@ func (e *Escrow) Fail(ctx context.Context, err error, ec ErrorContext) {
 	e.span.AddEvent(escrowconv.EventError, trace.WithAttributes(
 		escrowconv.ErrorMessage.String(err.Error()),
 		escrowconv.ErrorRound.Int(ec.Round),
-		escrowconv.ErrorOperation.String(ec.Operation),
-		escrowconv.WalletID.String(ec.WalletID),
-		escrowconv.WalletRole.String(role),
+		str(escrowconv.ErrorOperation, ec.Operation),
+		str(escrowconv.WalletID, ec.WalletID),
+		str(escrowconv.WalletRole, role),
 		e.idAttr,
 	))
 }
@@ -226,7 +226,7 @@ func (e *Escrow) StartRound(ctx context.Context, n int, method string) (context.
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(
 			escrowconv.Round.Int(n),
-			escrowconv.RoundMethod.String(method),
+			str(escrowconv.RoundMethod, method),
 			e.idAttr,
 		))
 	return context.WithValue(ctx, roundKey, r), r
@@ -288,13 +288,13 @@ type Pollution struct {
 func (p Pollution) attributes(esc *Escrow) []attribute.KeyValue {
 	a := make([]attribute.KeyValue, 0, 9)
 	for _, kv := range []attribute.KeyValue{
-		escrowconv.PollutionReason.String(p.Reason),
-		escrowconv.PollutionExpectedWallet.String(p.ExpectedWallet),
-		escrowconv.PollutionActualWallet.String(p.ActualWallet),
-		escrowconv.PollutionEndpoint.String(p.Endpoint),
-		escrowconv.PollutionOtherEscrowID.String(p.OtherEscrowID),
-		escrowconv.WalletRole.String(p.Role),
-		escrowconv.WalletID.String(p.WalletID),
+		str(escrowconv.PollutionReason, p.Reason),
+		str(escrowconv.PollutionExpectedWallet, p.ExpectedWallet),
+		str(escrowconv.PollutionActualWallet, p.ActualWallet),
+		str(escrowconv.PollutionEndpoint, p.Endpoint),
+		str(escrowconv.PollutionOtherEscrowID, p.OtherEscrowID),
+		str(escrowconv.WalletRole, p.Role),
+		str(escrowconv.WalletID, p.WalletID),
 	} {
 		if kv.Value.AsString() != "" { // unknown: leave the key out
 			a = append(a, kv)

@@ -3,8 +3,6 @@ package otelmsig_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -147,34 +145,4 @@ func ExampleWithTracing() {
 	// rpc.method=get_version
 	// wallet.role=buyer
 	// wallet.id=w-1
-}
-
-// An application sets up tracing once at start-up; with
-// ENABLE_INSTRUMENTATION=1 (here: WithEnabled) each escrow becomes a legacy
-// JSON file in ESCROW_TRACE_DIR (here: WithTraceDir) and, when an
-// OTEL_EXPORTER_OTLP_ENDPOINT is set, a trace in the collector.
-func ExampleSetup() {
-	ctx := context.Background()
-	dir, _ := os.MkdirTemp("", "escrow-traces")
-	defer os.RemoveAll(dir)
-
-	shutdown, err := otelmsig.Setup(ctx, otelmsig.WithEnabled(true), otelmsig.WithTraceDir(dir))
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	wallets, stop := exampleWallets("setup-example") // clients use the global provider
-	defer stop()
-	if _, err := otelmsig.SetupMultisig(ctx, "setup-example", wallets); err != nil {
-		fmt.Println(err)
-	}
-	if err := shutdown(ctx); err != nil { // flushes the files
-		fmt.Println(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	for _, f := range files {
-		fmt.Println(filepath.Base(f))
-	}
-	// Output:
-	// escrow_setup-example.json
 }

@@ -63,7 +63,9 @@ func WithTracing(opts ...Option) walletrpc.Option {
 var _ walletrpc.Invoker = (*instrumented)(nil).invoke
 
 func newTracer(tp trace.TracerProvider) trace.Tracer {
-	return tp.Tracer(escrowconv.ScopeName)
+	return tp.Tracer(escrowconv.ScopeName,
+		trace.WithInstrumentationVersion(Version()),
+		trace.WithSchemaURL(semconv.SchemaURL))
 }
 
 type instrumented struct {
@@ -108,7 +110,7 @@ func (m *instrumented) endpoint(e walletrpc.Endpoint) *endpointInfo {
 		attrs: []attribute.KeyValue{
 			semconv.RPCSystemNameJSONRPC,
 			semconv.JSONRPCProtocolVersion("2.0"),
-			semconv.ServerAddress(e.Host),
+			semconv.ServerAddress(validUTF8(e.Host)),
 			semconv.ServerPort(e.Port),
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -147,6 +148,10 @@ func validateSetup(escrowID string, wallets []Wallet, cfg *config) error {
 			return fmt.Errorf("otelmsig: escrow %q: wallet id %q given twice", escrowID, w.ID)
 		case cfg.shared && w.Filename == "":
 			return fmt.Errorf("otelmsig: escrow %q: wallet %q needs a Filename to be re-opened on a shared endpoint", escrowID, w.ID)
+		case !utf8.ValidString(w.Filename):
+			// JSON would carry it to wallet-rpc altered (U+FFFD), opening
+			// or creating another file than the caller named.
+			return fmt.Errorf("otelmsig: escrow %q: wallet %q: Filename %q is not valid UTF-8", escrowID, w.ID, w.Filename)
 		}
 		ids[w.ID] = true
 	}

@@ -5,7 +5,9 @@ import "github.com/escrowtrace/escrowtrace/internal/secret"
 // redact removes multisig key material from s. The instrumentation never
 // records params or results; this is the second line of defence for error
 // messages, which come from code that may have quoted key material.
-func redact(s string) string { return secret.Redact(s) }
+// Invalid UTF-8 is replaced first, so that a message is valid however it is
+// cut later.
+func redact(s string) string { return secret.Redact(validUTF8(s)) }
 
 // redactedError has the message of an error with key material removed; it
 // still unwraps to the original for errors.Is/As in the caller's code.

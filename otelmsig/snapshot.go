@@ -185,21 +185,21 @@ func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
 	a := make([]attribute.KeyValue, 0, 22)
 	a = append(a,
 		e.idAttr,
-		escrowconv.SnapshotPoint.String(s.Point),
+		str(escrowconv.SnapshotPoint, s.Point),
 		escrowconv.SnapshotTimeMs.Int64(s.Time.UnixMilli()),
 		escrowconv.SnapshotDurationMs.Int64(s.Duration.Milliseconds()),
-		escrowconv.WalletRole.String(s.Role),
-		escrowconv.WalletID.String(s.WalletID),
+		str(escrowconv.WalletRole, s.Role),
+		str(escrowconv.WalletID, s.WalletID),
 		escrowconv.WalletFileExists.Bool(s.FileExists),
 	)
 	if s.Filename != "" {
-		a = append(a, escrowconv.WalletFilename.String(s.Filename))
+		a = append(a, str(escrowconv.WalletFilename, s.Filename))
 	}
 	if s.Port != 0 {
 		a = append(a, escrowconv.WalletRPCPort.Int(s.Port))
 	}
 	if s.FilePerms != "" {
-		a = append(a, escrowconv.WalletFilePerms.String(s.FilePerms))
+		a = append(a, str(escrowconv.WalletFilePerms, s.FilePerms))
 	}
 	if m := s.Multisig; m != nil {
 		a = append(a,
@@ -217,8 +217,8 @@ func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
 	}
 	if s.Address != "" {
 		a = append(a,
-			escrowconv.WalletAddress.String(s.Address),
-			escrowconv.WalletAddressHash.String(s.AddressHash),
+			str(escrowconv.WalletAddress, s.Address),
+			str(escrowconv.WalletAddressHash, s.AddressHash),
 		)
 	}
 	if s.Err != nil {

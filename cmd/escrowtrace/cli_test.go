@@ -49,6 +49,10 @@ func TestUsageErrors(t *testing.T) {
 			[]string{`ENABLE_INSTRUMENTATION="maybe"`}},
 		{"bad OTEL exporter", []string{"OTEL_TRACES_EXPORTER=zipkin"}, []string{"demo", "--out", t.TempDir()}, exitFailure,
 			[]string{"zipkin"}},
+		{"OTEL_SDK_DISABLED", []string{"OTEL_SDK_DISABLED=true"}, []string{"demo", "--out", t.TempDir()}, exitUsage,
+			[]string{"OTEL_SDK_DISABLED=true turns the instrumentation off"}},
+		{"OTLP endpoint without scheme", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4317"}, []string{"demo", "--out", t.TempDir()}, exitFailure,
+			[]string{`OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4317": want a URL`}},
 		{"monero missing", []string{"PATH=" + emptyPath}, []string{"demo", "--out", t.TempDir()}, exitFailure,
 			[]string{"nothing was started", "monero-wallet-rpc and monero-wallet-cli not found on PATH",
 				"make tools", "apt-get install -y monero"}},
@@ -178,10 +182,13 @@ func TestOTLPConfigured(t *testing.T) {
 		{map[string]string{}, false},
 		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"}, true},
 		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4317"}, true},
-		{map[string]string{"OTEL_TRACES_EXPORTER": "console, OTLP"}, true},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true},
 		{map[string]string{"OTEL_TRACES_EXPORTER": "console"}, false},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317"}, false},
+		// Not a URL: Setup refuses it, so there is no OTLP to speak of.
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "127.0.0.1:4317"}, false},
 	} {
-		for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER"} {
+		for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"} {
 			t.Setenv(k, tc.env[k])
 		}
 		if got := otlpConfigured(); got != tc.want {

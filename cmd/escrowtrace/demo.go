@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
-// shutdownTimeout bounds flushing the exporters at the end; the OTLP
-// exporter gives up on a dead collector within otelmsig.DefaultOTLPTimeout.
+// shutdownTimeout bounds flushing the exporters at the end (the legacy files
+// are written whatever it says); past it, shutdown reports what the OTLP
+// exporter did not deliver.
 const shutdownTimeout = 15 * time.Second
 
 func demoCmd(args []string, stdout, stderr io.Writer) int {
@@ -184,30 +186,34 @@ func checkWritableDir(dir string) (string, error) {
 // instrumentationSwitch reads ENABLE_INSTRUMENTATION: unset, the demo turns
 // the instrumentation on (said is true); off or garbled, it is a usage
 // error, as there would be nothing to show.
-func instrumentationSwitch() (opts []otelmsig.SetupOption, said bool, err error) {
-	env, set := os.LookupEnv(otelmsig.EnvEnable)
+func instrumentationSwitch() (opts []otelsetup.Option, said bool, err error) {
+	env, set := os.LookupEnv(otelsetup.EnvEnable)
 	if !set || strings.TrimSpace(env) == "" {
-		return []otelmsig.SetupOption{otelmsig.WithEnabled(true)}, true, nil
+		return []otelsetup.Option{otelsetup.WithEnabled(true)}, true, nil
 	}
-	on, err := otelmsig.ParseEnabled(env)
+	on, err := otelsetup.ParseEnabled(env)
 	if err != nil {
 		return nil, false, usageError{err}
 	}
 	if !on {
 		// Off means no spans, no files, no snapshot calls.
 		return nil, false, usageError{fmt.Errorf("%s=%s turns the instrumentation off, and the demo shows what it records: unset it or set it to 1",
-			otelmsig.EnvEnable, env)}
+			otelsetup.EnvEnable, env)}
 	}
 	return nil, false, nil
 }
 
-// setupTracing installs the instrumentation with otelmsig.Setup, the files
+// setupTracing installs the instrumentation with otelsetup.Setup, the files
 // going to out.
-func (d *demo) setupTracing(ctx context.Context, out string, opts []otelmsig.SetupOption, turnedOn bool) (func(context.Context) error, error) {
+func (d *demo) setupTracing(ctx context.Context, out string, opts []otelsetup.Option, turnedOn bool) (func(context.Context) error, error) {
 	if turnedOn {
-		d.log.Printf("%s is unset: the demo turns instrumentation on", otelmsig.EnvEnable)
+		d.log.Printf("%s is unset: the demo turns instrumentation on", otelsetup.EnvEnable)
 	}
-	shutdown, err := otelmsig.Setup(ctx, append(opts, otelmsig.WithTraceDir(out))...)
+	if p := plan(ctx); !p.Enabled {
+		return nil, usageError{fmt.Errorf("%s=%s turns the instrumentation off, and the demo shows what it records: unset it",
+			p.Off, os.Getenv(p.Off))}
+	}
+	shutdown, err := otelsetup.Setup(ctx, append(opts, otelsetup.WithTraceDir(out))...)
 	if err != nil {
 		return nil, err
 	}

@@ -71,6 +71,7 @@ func TestDemoSingleEscrow(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "traces") // created by the demo
 	start := time.Now()
 	r := execDemo(t, 4*time.Minute, []string{
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + jaeger.OTLPGRPC,
 		"OTEL_EXPORTER_OTLP_INSECURE=true",
 		"OTEL_SERVICE_NAME=escrowtrace-demo-test",

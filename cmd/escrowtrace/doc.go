@@ -13,7 +13,7 @@
 // The demo starts monero-wallet-rpc processes (offline, testnet, loopback,
 // temporary wallet directories), creates multisig-capable wallets for them
 // with monero-wallet-cli, and runs otelmsig.SetupMultisig with the
-// instrumentation that otelmsig.Setup builds from the environment
+// instrumentation that otelsetup.Setup builds from the environment
 // (ENABLE_INSTRUMENTATION, OTEL_*). When ENABLE_INSTRUMENTATION is unset
 // the demo turns instrumentation on itself and says so; set to 0 it is a
 // usage error, as there would be nothing to show. Every escrow

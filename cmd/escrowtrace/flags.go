@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 )
 
 // Bounds of the demo's flags. Each escrow costs three wallets, and
@@ -41,7 +41,7 @@ func defaultJobs() int { return min(max(runtime.NumCPU(), 1), 4) }
 // parseDemoFlags parses the demo's arguments. It returns flag.ErrHelp for
 // -h, and an error already reported on stderr for bad usage.
 func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
-	defOut := os.Getenv(otelmsig.EnvTraceDir)
+	defOut := os.Getenv(otelsetup.EnvTraceDir)
 	if defOut == "" {
 		defOut = "./traces"
 	}
@@ -51,7 +51,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.IntVar(&o.escrows, "escrows", 1, fmt.Sprintf("number of escrow setups to run at once (1..%d)", maxEscrows))
 	fs.StringVar(&o.rpc, "rpc", layoutDedicated, "wallet-rpc layout: dedicated (three processes per escrow) or shared (one process per role for all escrows)")
 	fs.BoolVar(&o.safe, "safe", false, "hold a per-endpoint lock across re-open and call (otelmsig.WithEndpointLock), which prevents cache pollution with --rpc shared")
-	fs.StringVar(&o.out, "out", defOut, "directory for the escrow_<id>.json files; the default is $"+otelmsig.EnvTraceDir+" when set")
+	fs.StringVar(&o.out, "out", defOut, "directory for the escrow_<id>.json files; the default is $"+otelsetup.EnvTraceDir+" when set")
 	fs.IntVar(&o.jobs, "jobs", defaultJobs(), fmt.Sprintf("wallets created at once by monero-wallet-cli (1..%d)", maxJobs))
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.timeline, "timeline", false, "print every escrow's timeline, not only a single escrow's")
@@ -64,10 +64,12 @@ creates multisig-capable wallets, runs instrumented 2-of-3 multisig setups
 (otelmsig.SetupMultisig), writes escrow_<id>.json into --out, and prints what
 the tracing recorded: a timeline for one escrow, a summary table for several.
 
-Instrumentation comes from otelmsig.Setup: ENABLE_INSTRUMENTATION (turned
-on by the demo when unset; 0 is refused), OTEL_EXPORTER_OTLP_ENDPOINT (OTLP
-export; the demo then prints Jaeger search URLs, base from JAEGER_UI_URL,
-default http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
+Instrumentation comes from otelsetup.Setup: ENABLE_INSTRUMENTATION (turned
+on by the demo when unset; 0 and OTEL_SDK_DISABLED=true are refused),
+OTEL_EXPORTER_OTLP_ENDPOINT (a URL; OTLP export over
+OTEL_EXPORTER_OTLP_PROTOCOL, http/protobuf by default, or grpc; the demo then
+prints Jaeger search URLs, base from JAEGER_UI_URL, default
+http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
 
 Progress goes to stderr, the report to stdout. Exit status: 0 when the demo
 did what it shows (with --rpc shared and no --safe, escrows failing from the

@@ -7,41 +7,38 @@ import (
 	"strings"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 )
 
 // defaultJaegerUI is where a local Jaeger (make jaeger-run, make jaeger-up)
 // serves its UI.
 const defaultJaegerUI = "http://localhost:16686"
 
-// plan is what otelmsig.Setup builds with this environment once the demo has
+// plan is what otelsetup.Setup builds with this environment once the demo has
 // turned instrumentation on.
-func plan(ctx context.Context) otelmsig.SetupPlan {
-	p, err := otelmsig.PlanSetup(ctx, otelmsig.WithEnabled(true))
+func plan(ctx context.Context) otelsetup.Plan {
+	p, err := otelsetup.PlanSetup(ctx, otelsetup.WithEnabled(true))
 	if err != nil {
 		// Setup reports the same error before anything starts; until then
 		// the defaults stand.
-		return otelmsig.SetupPlan{Enabled: true, ServiceName: otelmsig.DefaultServiceName}
+		return otelsetup.Plan{Enabled: true, ServiceName: otelsetup.DefaultServiceName}
 	}
 	return p
 }
 
-// otlpConfigured reports whether otelmsig.Setup exports over OTLP with this
+// otlpConfigured reports whether otelsetup.Setup exports over OTLP with this
 // environment.
 func otlpConfigured() bool {
-	return plan(context.Background()).OTLP
+	return plan(context.Background()).OTLP()
 }
 
 // otlpEndpoint says where OTLP goes, "" when it is off.
 func otlpEndpoint() string {
 	p := plan(context.Background())
-	switch {
-	case !p.OTLP:
+	if !p.OTLP() {
 		return ""
-	case p.OTLPEndpoint == "":
-		return "localhost:4317 (the OTLP default)"
 	}
-	return p.OTLPEndpoint
+	return p.OTLPEndpoint + " over " + p.OTLPProtocol
 }
 
 // serviceName is the service.name the spans carry.

@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	// Spans go to a recorder, to count what was detected per escrow. An
-	// application would call otelmsig.Setup instead.
+	// application would call otelsetup.Setup instead.
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	defer func() { _ = tp.Shutdown(context.Background()) }()

@@ -1,7 +1,7 @@
 // Command manual-orchestrator shows an existing escrow orchestrator adding
 // the escrow trace by hand: StartEscrow, StartRound, Snapshot, Fail and End
 // around the steps it already makes (see setupEscrow in orchestrator.go).
-// The trace goes wherever otelmsig.Setup sends it: here a legacy
+// The trace goes wherever otelsetup.Setup sends it: here a legacy
 // escrow_<id>.json file in --out, and OTLP when OTEL_EXPORTER_OTLP_ENDPOINT
 // is set.
 //
@@ -29,6 +29,7 @@ import (
 
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
@@ -82,7 +83,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	// Once, at start-up: the TracerProvider with the legacy JSON exporter
 	// (and OTLP if the environment asks). Applications leave the switch to
 	// ENABLE_INSTRUMENTATION; this example turns it on.
-	shutdown, err := otelmsig.Setup(ctx, otelmsig.WithEnabled(true), otelmsig.WithTraceDir(*out))
+	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithEnabled(true), otelsetup.WithTraceDir(*out))
 	if err != nil {
 		return err
 	}

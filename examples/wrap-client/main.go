@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "started monero-wallet-rpc on %s\n\n", url)
 	}
 
-	// In an application, otelmsig.Setup installs the TracerProvider
+	// In an application, otelsetup.Setup installs the TracerProvider
 	// (legacy JSON files, OTLP) and WithTracing uses it. Here the spans go
 	// to a recorder so that we can print them.
 	rec := tracetest.NewSpanRecorder()
