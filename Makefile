@@ -42,9 +42,11 @@ $(JAEGER): deploy/jaeger/tool/go.mod deploy/jaeger/tool/go.sum
 	cd deploy/jaeger/tool && $(GO) build -buildvcs=false -o $@ github.com/jaegertracing/jaeger/cmd/jaeger
 	@touch $@
 
-## jaeger-run: run the local Jaeger in the foreground (OTLP 127.0.0.1:4317/4318, API 127.0.0.1:16686).
+## jaeger-run: run the local Jaeger in the foreground (OTLP 127.0.0.1:4317/4318, API 127.0.0.1:16686);
+## traces are kept in jaeger-data/ (Badger, 7 days) across restarts.
 jaeger-run: $(JAEGER)
-	$(JAEGER) --config=file:deploy/jaeger/config-local.yaml
+	JAEGER_DATA_DIR=$(CURDIR)/jaeger-data JAEGER_UI_CONFIG=$(CURDIR)/deploy/jaeger/ui-config.json \
+		$(JAEGER) --config=file:deploy/jaeger/config-local.yaml
 
 ## jaeger-up / jaeger-down: Jaeger with its UI from the official image, where Docker runs.
 jaeger-up:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,23 +137,6 @@ func TestParseDemoFlags(t *testing.T) {
 		if _, err := parseDemoFlags(bad, &stderr); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
-	}
-}
-
-func TestJaegerSearchURL(t *testing.T) {
-	id := "3f0c2a1b-7d4e-4c1a-9b2f-0a1b2c3d4e5f"
-	got := jaegerSearchURL("", "escrowtrace", id)
-	want := "http://localhost:16686/search?service=escrowtrace&tags=%7B%22escrow.id%22%3A%223f0c2a1b-7d4e-4c1a-9b2f-0a1b2c3d4e5f%22%7D"
-	if got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
-	}
-	u, err := url.Parse(jaegerSearchURL("jaeger.internal:16686/", "svc a", `odd"id&x`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if u.Scheme != "http" || u.Host != "jaeger.internal:16686" || u.Path != "/search" ||
-		u.Query().Get("service") != "svc a" || u.Query().Get("tags") != `{"escrow.id":"odd\"id\u0026x"}` {
-		t.Errorf("parsed: %+v query %v", u, u.Query())
 	}
 }
 

@@ -61,6 +61,7 @@ type result struct {
 	plan    escrowPlan
 	address string
 	err     error
+	start   time.Time // when SetupMultisig was called
 	took    time.Duration
 }
 
@@ -245,7 +246,7 @@ func (d *demo) runEscrows(ctx context.Context, plans []escrowPlan) []result {
 			<-gate
 			start := time.Now()
 			addr, err := otelmsig.SetupMultisig(ctx, p.id, p.wallets, sopts...)
-			results[i] = result{plan: p, address: addr, err: err, took: time.Since(start)}
+			results[i] = result{plan: p, address: addr, err: err, start: start, took: time.Since(start)}
 			status := "ok"
 			if err != nil {
 				status = "FAILED: " + oneLine(err.Error())

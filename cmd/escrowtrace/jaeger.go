@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
@@ -46,10 +48,17 @@ func serviceName(ctx context.Context) string {
 	return plan(ctx).ServiceName
 }
 
-// jaegerSearchURL is the Jaeger UI search for the trace of one escrow:
-// service and the escrow.id tag. base is JAEGER_UI_URL, default
-// http://localhost:16686.
-func jaegerSearchURL(base, service, escrowID string) string {
+// searchMargin widens an escrow's time range in its Jaeger search URL, so
+// that the search still finds the trace when the demo's clock reading and
+// the spans' timestamps differ by a little.
+const searchMargin = time.Minute
+
+// jaegerSearchURL is the Jaeger UI search for the trace of one escrow: the
+// service, the escrow.id tag, and the escrow's time range [from, to] widened
+// by searchMargin. Without a range the UI searches the last hour only.
+// Jaeger UI reads the range from start and end (Unix µs) when lookback is
+// "custom". base is JAEGER_UI_URL, default http://localhost:16686.
+func jaegerSearchURL(base, service, escrowID string, from, to time.Time) string {
 	if base == "" {
 		base = defaultJaegerUI
 	}
@@ -57,6 +66,12 @@ func jaegerSearchURL(base, service, escrowID string) string {
 		base = "http://" + base
 	}
 	tags, _ := json.Marshal(map[string]string{string(escrowconv.EscrowID): escrowID})
-	q := url.Values{"service": {service}, "tags": {string(tags)}}
+	q := url.Values{
+		"service":  {service},
+		"tags":     {string(tags)},
+		"lookback": {"custom"},
+		"start":    {strconv.FormatInt(from.Add(-searchMargin).UnixMicro(), 10)},
+		"end":      {strconv.FormatInt(to.Add(searchMargin).UnixMicro(), 10)},
+	}
 	return strings.TrimRight(base, "/") + "/search?" + q.Encode()
 }

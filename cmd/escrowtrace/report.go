@@ -344,11 +344,11 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 		svc := serviceName(context.Background())
 		base := os.Getenv("JAEGER_UI_URL")
 		if single {
-			fmt.Fprintf(w, "Jaeger:           %s\n", jaegerSearchURL(base, svc, results[0].plan.id))
+			fmt.Fprintf(w, "Jaeger:           %s\n", jaegerSearchURL(base, svc, results[0].plan.id, results[0].start, results[0].start.Add(results[0].took)))
 		} else {
 			fmt.Fprintln(w, "Jaeger:")
 			for i, r := range results {
-				fmt.Fprintf(w, "  %2d  %s\n", i+1, jaegerSearchURL(base, svc, r.plan.id))
+				fmt.Fprintf(w, "  %2d  %s\n", i+1, jaegerSearchURL(base, svc, r.plan.id, r.start, r.start.Add(r.took)))
 			}
 		}
 	}

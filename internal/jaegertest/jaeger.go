@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // EnvBinary names the environment variable that points at the Jaeger binary.
@@ -39,15 +41,33 @@ type Instance struct {
 	stopOnce sync.Once
 	stopErr  error
 	done     chan struct{}
+	tmpCfg   string // the derived memory config, removed by Stop
 }
 
-// Start runs Jaeger and waits until it is healthy. It stops it when the test
-// ends.
+// Config says how Jaeger runs. The zero Config keeps traces in memory.
+type Config struct {
+	// DataDir, when set, runs deploy/jaeger/config-local.yaml as shipped:
+	// traces in Jaeger's embedded Badger store in this directory
+	// (JAEGER_DATA_DIR), where a later Instance with the same DataDir finds
+	// them. Only one Jaeger at a time can hold a directory (Badger locks it).
+	// Empty: the same config with the Badger backend swapped for memory,
+	// which is faster and leaves nothing behind.
+	DataDir string
+}
+
+// Start runs Jaeger with traces in memory and waits until it is healthy. It
+// stops it when the test ends.
 func Start(t testing.TB) *Instance {
+	t.Helper()
+	return StartConfig(t, Config{})
+}
+
+// StartConfig is Start with a Config.
+func StartConfig(t testing.TB, c Config) *Instance {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	j, err := StartInstance(ctx)
+	j, err := StartInstanceConfig(ctx, c)
 	if err != nil {
 		t.Fatalf("jaegertest: %v", err)
 	}
@@ -59,12 +79,30 @@ func Start(t testing.TB) *Instance {
 	return j
 }
 
-// StartInstance runs Jaeger on free loopback ports and waits until its health
-// check and query API answer.
+// StartInstance runs Jaeger on free loopback ports with traces in memory and
+// waits until its health check and query API answer.
 func StartInstance(ctx context.Context) (*Instance, error) {
-	bin, cfg, err := locate()
+	return StartInstanceConfig(ctx, Config{})
+}
+
+// StartInstanceConfig is StartInstance with a Config.
+func StartInstanceConfig(ctx context.Context, c Config) (_ *Instance, err error) {
+	bin, root, err := locate()
 	if err != nil {
 		return nil, err
+	}
+	cfg := filepath.Join(root, shippedConfig)
+	var tmpCfg string
+	if c.DataDir == "" {
+		if tmpCfg, err = memoryConfig(cfg); err != nil {
+			return nil, err
+		}
+		cfg = tmpCfg
+		defer func() {
+			if err != nil {
+				os.Remove(tmpCfg)
+			}
+		}()
 	}
 	ports, err := freePorts(5)
 	if err != nil {
@@ -78,6 +116,7 @@ func StartInstance(ctx context.Context) (*Instance, error) {
 		log:      new(bytes.Buffer),
 		done:     make(chan struct{}),
 		http:     &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		tmpCfg:   tmpCfg,
 	}
 	health := "http://" + addr(ports[4]) + "/status"
 
@@ -88,6 +127,8 @@ func StartInstance(ctx context.Context) (*Instance, error) {
 		"JAEGER_QUERY_HTTP="+addr(ports[2]),
 		"JAEGER_QUERY_GRPC="+addr(ports[3]),
 		"JAEGER_HEALTH="+addr(ports[4]),
+		"JAEGER_DATA_DIR="+c.DataDir,
+		"JAEGER_UI_CONFIG="+filepath.Join(root, "deploy", "jaeger", "ui-config.json"),
 	)
 	cmd.Stdout = j.log
 	cmd.Stderr = j.log
@@ -128,6 +169,9 @@ func (j *Instance) Stop() error {
 			<-j.done
 			j.stopErr = errors.New("jaeger did not stop on SIGTERM; killed")
 		}
+		if j.tmpCfg != "" {
+			os.Remove(j.tmpCfg)
+		}
 	})
 	return j.stopErr
 }
@@ -152,13 +196,15 @@ func (j *Instance) get(ctx context.Context, u string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// locate finds the Jaeger binary and the config file.
-func locate() (bin, cfg string, err error) {
-	root, err := repoRoot()
+// shippedConfig is the config users run, relative to the repository root.
+var shippedConfig = filepath.Join("deploy", "jaeger", "config-local.yaml")
+
+// locate finds the Jaeger binary and the repository root.
+func locate() (bin, root string, err error) {
+	root, err = repoRoot()
 	if err != nil {
 		return "", "", err
 	}
-	cfg = filepath.Join(root, "deploy", "jaeger", "config-local.yaml")
 	bin = os.Getenv(EnvBinary)
 	if bin == "" {
 		bin = filepath.Join(root, "bin", "jaeger")
@@ -166,7 +212,57 @@ func locate() (bin, cfg string, err error) {
 	if _, err := os.Stat(bin); err != nil {
 		return "", "", fmt.Errorf("no Jaeger binary at %s: build it with `make jaeger` (Jaeger v2 from the Go module proxy, ~3 minutes once), or set %s", bin, EnvBinary)
 	}
-	return bin, cfg, nil
+	return bin, root, nil
+}
+
+// memoryConfig writes a copy of the shipped config whose trace backends
+// keep traces in memory instead of Badger, and returns its path. Everything
+// else (receivers, ports, query, UI config) stays as users run it.
+func memoryConfig(shipped string) (string, error) {
+	data, err := os.ReadFile(shipped)
+	if err != nil {
+		return "", err
+	}
+	var conf map[string]any
+	if err := yaml.Unmarshal(data, &conf); err != nil {
+		return "", fmt.Errorf("%s: %w", shipped, err)
+	}
+	backends, ok := dig(conf, "extensions", "jaeger_storage", "backends")
+	if !ok || len(backends) == 0 {
+		return "", fmt.Errorf("%s: no extensions.jaeger_storage.backends", shipped)
+	}
+	for name := range backends {
+		backends[name] = map[string]any{"memory": map[string]any{"max_traces": 100000}}
+	}
+	out, err := yaml.Marshal(conf)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "jaegertest-*.yaml")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(out)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// dig follows keys through nested maps.
+func dig(m map[string]any, keys ...string) (map[string]any, bool) {
+	for _, k := range keys {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		m = next
+	}
+	return m, true
 }
 
 func repoRoot() (string, error) {
@@ -175,7 +271,7 @@ func repoRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "deploy", "jaeger", "config-local.yaml")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, shippedConfig)); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
