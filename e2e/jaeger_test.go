@@ -172,7 +172,7 @@ func TestFailedSetupInJaeger(t *testing.T) {
 	}
 	// The secret scans below look for this pattern: make sure real key
 	// material matches it.
-	info, err := wallets[0].Client.PrepareMultisig(ctx)
+	info, err := wallets[0].Client.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 	if err != nil {
 		t.Fatal(err)
 	}

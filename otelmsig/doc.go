@@ -14,7 +14,7 @@
 //
 //	c, err := walletrpc.New(url, otelmsig.WithTracing())
 //	ctx = otelmsig.ContextWithWallet(ctx, otelmsig.Wallet{Role: "buyer", ID: "w-1", Filename: "buyer-1"})
-//	info, err := c.PrepareMultisig(ctx)
+//	info, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 //
 // Instrument an existing orchestrator by hand: StartEscrow, StartRound and
 // Round.End around its steps, Snapshot at the points it wants, Fail when a

@@ -61,7 +61,8 @@ func clearEnv(t *testing.T) {
 }
 
 // Disabled (ENABLE_INSTRUMENTATION unset): no spans, no files, and the
-// setup makes exactly the protocol calls; no snapshot calls at all.
+// setup makes exactly its own calls (the get_version check and the
+// protocol calls); no snapshot calls at all.
 func TestSetupDisabledMakesNoSnapshotCalls(t *testing.T) {
 	keepGlobal(t)
 	clearEnv(t)
@@ -88,7 +89,7 @@ func TestSetupDisabledMakesNoSnapshotCalls(t *testing.T) {
 	}
 	for i, s := range fe.servers {
 		log := s.CallLog()
-		want := "prepare_multisig make_multisig exchange_multisig_keys exchange_multisig_keys"
+		want := "get_version prepare_multisig make_multisig exchange_multisig_keys exchange_multisig_keys"
 		if got := strings.Join(log, " "); got != want {
 			t.Errorf("server %d got calls %q, want exactly %q", i, got, want)
 		}

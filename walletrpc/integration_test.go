@@ -194,7 +194,7 @@ func TestRealMultisigKeyExchange(t *testing.T) {
 	// Round 1: prepare_multisig.
 	prepared := make([]string, 3)
 	check("prepare_multisig", onEach(3, func(i int) error {
-		r, err := clients[i].PrepareMultisig(ctx)
+		r, err := clients[i].PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		if err == nil {
 			prepared[i] = r.MultisigInfo
 		}
@@ -388,7 +388,7 @@ func TestRealErrorCodes(t *testing.T) {
 		if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: w.name, Password: w.password}); err != nil {
 			t.Fatalf("create_wallet %s: %v", w.name, err)
 		}
-		r, err := c.PrepareMultisig(ctx)
+		r, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{})
 		if err != nil {
 			t.Fatalf("prepare_multisig on %s: %v", w.name, err)
 		}
@@ -414,7 +414,7 @@ func TestRealErrorCodes(t *testing.T) {
 	if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PrepareMultisig(ctx); err != nil {
+	if _, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{

@@ -49,7 +49,7 @@ func setupEscrow(ctx context.Context, escrowID string, ps []participant, breakRo
 	esc.Snapshot(rctx, escrowconv.PointPreRound1, wallets...) // +trace
 	infos := make([]string, len(ps))
 	for i, p := range ps {
-		r, err := p.client.PrepareMultisig(call(rctx, p))
+		r, err := p.client.PrepareMultisig(call(rctx, p), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		if err != nil {
 			return "", failed(rctx, round, "prepare_multisig", p, err)
 		}
