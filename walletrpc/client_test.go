@@ -537,7 +537,10 @@ func TestRequestOnTheWire(t *testing.T) {
 		{"get_balance", func() error { _, err := c.GetBalance(ctx); return err }, `{"account_index":0}`},
 		{"get_height", func() error { _, err := c.GetHeight(ctx); return err }, ""},
 		{"is_multisig", func() error { _, err := c.IsMultisig(ctx); return err }, ""},
-		{"prepare_multisig", func() error { _, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true}); return err }, ""},
+		{"prepare_multisig", func() error {
+			_, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+			return err
+		}, ""},
 		{"make_multisig", func() error {
 			_, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: []string{"info-b", "info-c"}, Threshold: 2})
 			return err
