@@ -315,7 +315,7 @@ func TestRealSilentWalletSwitch(t *testing.T) {
 	t.Parallel()
 	p := wallettest.Start(t, 1, wallettest.Config{})[0]
 	ctx := realCtx(t)
-	if err := p.ProvisionWallets(ctx, "A", "B"); err != nil {
+	if err := p.CreateWallets(ctx, "A", "B"); err != nil {
 		t.Fatal(err)
 	}
 	addrA, addrB := addressFile(t, p.WalletDir, "A"), addressFile(t, p.WalletDir, "B")
@@ -381,8 +381,8 @@ func TestRealErrorCodes(t *testing.T) {
 		t.Error("create_wallet ../escape wrote outside the wallet dir")
 	}
 
-	// Three wallets made by wallet-rpc itself, so without
-	// enable-multisig-experimental. b and c only contribute their infos.
+	// Three wallets made by wallet-rpc itself, prepared without
+	// enable_multisig_experimental. b and c only contribute their infos.
 	infos := map[string]string{}
 	for _, w := range []struct{ name, password string }{{"b", ""}, {"c", "pw-c"}} {
 		if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: w.name, Password: w.password}); err != nil {
@@ -410,7 +410,7 @@ func TestRealErrorCodes(t *testing.T) {
 
 	// exchange_multisig_keys on a plain wallet: -31 not multisig. After
 	// make_multisig it is multisig, and the exchange fails with -48 because
-	// multisig was never enabled in monero-wallet-cli.
+	// prepare_multisig was called without enable_multisig_experimental.
 	if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "a"}); err != nil {
 		t.Fatal(err)
 	}
