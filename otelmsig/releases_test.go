@@ -251,7 +251,9 @@ func TestSetupMultisigHungEndpoint(t *testing.T) {
 			t.Parallel()
 			tracker := otelmsig.NewTracker()
 			_, tp := recorder(t)
-			fe := rpcEscrow(t, "esc-hang", tracker, all018, walletrpc.WithTimeout(300*time.Millisecond))
+			// Long enough that no call to a fake that answers times out on a loaded
+			// machine: only the hung one does.
+			fe := rpcEscrow(t, "esc-hang", tracker, all018, walletrpc.WithTimeout(time.Second))
 			hung := fe.servers[1].InjectFault(fakewalletrpc.Fault{Skip: skip, Hang: true})
 			_, err := otelmsig.SetupMultisig(testCtx(t, 60*time.Second), "esc-hang", fe.wallets,
 				otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker))
@@ -327,5 +329,27 @@ func TestSnapshotMixedWallets(t *testing.T) {
 				t.Errorf("clean snapshot %+v", snap)
 			}
 		})
+	}
+}
+
+// A snapshot's reads have their own deadline, shorter than the client's
+// timeout: a wallet-rpc that hangs on a snapshot read fails the escrow
+// without the step's call ever being sent there.
+func TestSnapshotDeadline(t *testing.T) {
+	tracker := otelmsig.NewTracker()
+	_, tp := recorder(t)
+	fe := rpcEscrow(t, "esc-snapdl", tracker, all018, walletrpc.WithTimeout(10*time.Minute))
+	hung := fe.servers[2].InjectFault(fakewalletrpc.Fault{Method: "is_multisig", Hang: true})
+	_, err := otelmsig.SetupMultisig(testCtx(t, 5*time.Minute), "esc-snapdl", fe.wallets,
+		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithSnapshotTimeout(200*time.Millisecond))
+	var se *otelmsig.StepError
+	if !errors.Is(err, otelmsig.ErrEndpointHung) || !errors.As(err, &se) || se.Role != "arbiter" || se.Round != 1 {
+		t.Fatalf("%v, want ErrEndpointHung for the arbiter in round 1", err)
+	}
+	if hung.Fired() != 1 || fe.servers[2].Calls("prepare_multisig") != 0 {
+		t.Errorf("arbiter: %d hung reads, calls %v; want 1 and no prepare_multisig", hung.Fired(), fe.servers[2].CallLog())
+	}
+	if !strings.Contains(err.Error(), "is_multisig") {
+		t.Errorf("the error does not name the read that timed out: %v", err)
 	}
 }
