@@ -115,7 +115,10 @@ var _ error = (*StepError)(nil)
 // with enable_multisig_experimental, which monero 0.18 needs for wallets
 // made with create_wallet (without it, round 2 fails with -48 and the
 // wallets are lost); WithoutEnablingMultisig leaves the wallets' switch
-// alone. Rounds 2 and on: exchange_multisig_keys with the other
+// alone. wallet-rpc keeps that switch in memory until make_multisig saves
+// the wallet, so with WithSharedEndpoints (where other escrows' opens
+// close the wallet in between) prepare_multisig is sent again right before
+// make_multisig, in the same re-open. Rounds 2 and on: exchange_multisig_keys with the other
 // participants' infos of the previous round, until wallet-rpc says the
 // exchange is complete: an exchange_multisig_keys that returns an address,
 // or any step that returns an address with an empty multisig_info. That
@@ -269,7 +272,18 @@ func (s *setup) round1(ctx context.Context) (kexState, bool, error) {
 		return kexState{}, false, err
 	}
 	st := kexState{infos: make([]string, n), addrs: make([]string, n)}
+	// wallet-rpc 0.18.0.0 keeps prepare_multisig's switch in memory until
+	// make_multisig writes the keys file: a wallet closed in between (on a
+	// shared endpoint, another escrow's open_wallet does that) has it off
+	// again and would fail round 2 with -48. So on shared endpoints the
+	// switch is sent again in make_multisig's re-open.
+	again := prep.EnableMultisigExperimental && s.esc.cfg.shared
 	if err := s.step(rctx, round, walletrpc.MethodMakeMultisig, "", post, func(ctx context.Context, i int, w Wallet) error {
+		if again {
+			if _, err := w.Client.PrepareMultisig(ctx, prep); err != nil {
+				return fmt.Errorf("prepare_multisig again, to switch multisig on after the re-open: %w", err)
+			}
+		}
 		r, err := w.Client.MakeMultisig(ctx, walletrpc.MakeMultisigParams{
 			MultisigInfo: others(prepared, i), Threshold: uint32(s.m), Password: w.Password,
 		})

@@ -107,8 +107,12 @@ func WithSnapshots(on bool) Option {
 // DefaultSnapshotTimeout bounds the reads of one wallet's snapshot
 // (is_multisig, get_balance, get_address together) when
 // WithSnapshotTimeout is not given. Each read takes milliseconds on a
-// wallet-rpc that answers at all.
-const DefaultSnapshotTimeout = 10 * time.Second
+// wallet-rpc that answers at all, but on a shared endpoint a read waits in
+// wallet-rpc's one queue behind other escrows' open_wallet calls, seconds
+// each (three escrows racing on a loaded 2-core machine were measured
+// queueing reads past 10 s). A read that runs out of this time marks the
+// endpoint as hung, so the bound must not mistake a busy endpoint for one.
+const DefaultSnapshotTimeout = time.Minute
 
 // WithSnapshotTimeout bounds the reads of each wallet's snapshot together;
 // zero or less leaves only the client's own timeout per call. A snapshot

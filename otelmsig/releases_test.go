@@ -353,3 +353,54 @@ func TestSnapshotDeadline(t *testing.T) {
 		t.Errorf("the error does not name the read that timed out: %v", err)
 	}
 }
+
+// On a shared endpoint every step re-opens its wallet, and wallet-rpc
+// forgets prepare_multisig's switch when the wallet is closed before
+// make_multisig (the fake does as 0.18.0.0): SetupMultisig sends it again
+// in make_multisig's re-open, and wallets made over RPC still make it.
+func TestSharedEndpointsKeepMultisigSwitch(t *testing.T) {
+	tracker := otelmsig.NewTracker()
+	_, tp := recorder(t)
+	servers, wallets := make([]*fakewalletrpc.Server, 3), make([]otelmsig.Wallet, 3)
+	for i, role := range roles {
+		servers[i] = fakewalletrpc.New()
+		t.Cleanup(servers[i].Close)
+		plain, _ := walletrpc.New(servers[i].URL())
+		// This escrow's wallet, then another one that stays open: every
+		// step must re-open.
+		for _, name := range []string{"mine-" + role, "other-" + role} {
+			if err := plain.CreateWallet(testCtx(t, 10*time.Second), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c, _ := walletrpc.New(servers[i].URL(), otelmsig.WithTracing(otelmsig.WithTracker(tracker)),
+			walletrpc.WithMiddleware(reopenOther(plain, "other-"+role)))
+		wallets[i] = otelmsig.Wallet{Role: role, ID: "mine-" + role, Filename: "mine-" + role, Client: c}
+	}
+	addr, err := otelmsig.SetupMultisig(testCtx(t, 20*time.Second), "esc-shared-switch", wallets,
+		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithSharedEndpoints())
+	if err != nil || addr == "" {
+		t.Fatalf("%q %v", addr, err)
+	}
+	for i, s := range servers {
+		if n := s.Calls("prepare_multisig"); n != 2 {
+			t.Errorf("%s: %d prepare_multisig, want 2 (round 1 and again before make_multisig)", roles[i], n)
+		}
+	}
+}
+
+// reopenOther opens wallet other right after the client's first
+// prepare_multisig: someone else's escrow switching the endpoint between
+// this escrow's prepare_multisig and make_multisig steps.
+func reopenOther(plain *walletrpc.Client, other string) walletrpc.Middleware {
+	var done atomic.Bool
+	return func(next walletrpc.Invoker) walletrpc.Invoker {
+		return func(ctx context.Context, req *walletrpc.Request) error {
+			err := next(ctx, req)
+			if req.Method == walletrpc.MethodPrepareMultisig && done.CompareAndSwap(false, true) {
+				_ = plain.OpenWallet(context.Background(), walletrpc.OpenWalletParams{Filename: other})
+			}
+			return err
+		}
+	}
+}

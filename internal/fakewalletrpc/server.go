@@ -85,7 +85,9 @@ func WithConcurrentRequests() Option { return func(s *Server) { s.serial = false
 // had made them with "set enable-multisig-experimental 1". Either way
 // prepare_multisig with enable_multisig_experimental switches it on, and a
 // multisig wallet with it off fails exchange_multisig_keys with -48
-// (0.18 releases only; 0.17.3 has no such switch).
+// (0.18 releases only; 0.17.3 has no such switch). As on 0.18.0.0, the
+// flag is kept in memory only until make_multisig writes the keys file: a
+// wallet closed (or switched away from) in between has it off again.
 func WithMultisigDisabled() Option { return func(s *Server) { s.msigOff = true } }
 
 // Release is the monero-wallet-rpc release whose answers the fake gives.
@@ -191,7 +193,7 @@ func (s *Server) addWallet(name, password string) error {
 	}
 	w, err := s.createLocked(name, password, "")
 	if err == nil {
-		w.msigEnabled = !s.msigOff
+		w.msigEnabled, w.msigSaved = !s.msigOff, !s.msigOff
 	}
 	return err
 }
@@ -205,7 +207,7 @@ func (s *Server) OpenWallet(name string) error {
 	if !ok {
 		return fmt.Errorf("fakewalletrpc: no wallet %q", name)
 	}
-	s.open = w
+	s.switchTo(w)
 	return nil
 }
 

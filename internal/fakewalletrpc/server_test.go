@@ -545,3 +545,64 @@ func TestServesOneRequestAtATime(t *testing.T) {
 		t.Fatalf("calls = %d", s.Calls("get_version"))
 	}
 }
+
+// Like 0.18.0.0: prepare_multisig's flag lives in memory until
+// make_multisig writes the keys file; a wallet switched away from in
+// between has it off again and fails round 2 with -48.
+func TestMultisigSwitchLostOnClose(t *testing.T) {
+	var cs []*walletrpc.Client
+	for _, name := range []string{"a", "b", "c"} {
+		s := fakewalletrpc.New()
+		defer s.Close()
+		c := client(t, s)
+		if err := c.CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	var infos []string
+	for _, c := range cs {
+		r, err := c.PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos = append(infos, r.MultisigInfo)
+	}
+	// Switch a away and back.
+	if err := cs[0].CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[0].OpenWallet(ctx(t), walletrpc.OpenWalletParams{Filename: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	made := make([]string, 3)
+	for i, c := range cs {
+		o := append(append([]string{}, infos[:i]...), infos[i+1:]...)
+		r, err := c.MakeMultisig(ctx(t), walletrpc.MakeMultisigParams{MultisigInfo: o, Threshold: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made[i] = r.MultisigInfo
+	}
+	for i, c := range cs {
+		o := append(append([]string{}, made[:i]...), made[i+1:]...)
+		_, err := c.ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{MultisigInfo: o})
+		if i == 0 {
+			wantCode(t, err, fakewalletrpc.CodeMultisigDisabled)
+		} else if err != nil {
+			t.Fatalf("wallet %d: %v", i, err)
+		}
+	}
+	// After make_multisig the setting is in the file: b and c keep it
+	// across a close.
+	if err := cs[1].CloseWallet(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[1].OpenWallet(ctx(t), walletrpc.OpenWalletParams{Filename: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cs[1].ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{"x", "y"}})
+	if code, _ := walletrpc.ErrorCode(err); code == fakewalletrpc.CodeMultisigDisabled {
+		t.Errorf("b lost its saved setting: %v", err)
+	}
+}

@@ -33,7 +33,12 @@ type wallet struct {
 	balance, unlocked    uint64
 	attrs                map[string]string
 
-	msigEnabled      bool // enable-multisig-experimental (0.18)
+	// enable-multisig-experimental (0.18): msigEnabled is the wallet's
+	// setting while it is open, msigSaved what its keys file says.
+	// prepare_multisig's flag sets only the first; make_multisig writes
+	// the keys file; closing the wallet (or switching to another) forgets
+	// what was not written, as 0.18.0.0 was measured to do.
+	msigEnabled, msigSaved bool
 	multisig, ready  bool
 	threshold, total uint32
 	group            string // identifies the participant set, from make_multisig
@@ -100,6 +105,15 @@ func parseKexInfo(r Release, s string) (round int, tag string, ok bool) {
 	return round, rest[1:17], round >= 0
 }
 
+// switchTo makes w (nil: none) the open wallet. The wallet closed by it
+// keeps only what its files say.
+func (s *Server) switchTo(w *wallet) {
+	if s.open != nil && s.open != w {
+		s.open.msigEnabled = s.open.msigSaved
+	}
+	s.open = w
+}
+
 // dispatch runs one method on the server's state.
 func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 	s.mu.Lock()
@@ -129,7 +143,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		if err != nil {
 			return nil, errf(CodeUnknownError, "Failed to create wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return struct{}{}, nil
 	case "restore_deterministic_wallet":
 		var p struct {
@@ -153,7 +167,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		if err != nil {
 			return nil, errf(CodeUnknownError, "Failed to create wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return map[string]any{"address": w.address, "info": "Wallet has been restored successfully.", "seed": p.Seed, "was_deprecated": false}, nil
 	case "open_wallet":
 		var p struct {
@@ -171,7 +185,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 			// A failed open leaves the previous wallet open.
 			return nil, errf(CodeUnknownError, "Failed to open wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return struct{}{}, nil
 	}
 
@@ -185,7 +199,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 	}
 	switch method {
 	case "close_wallet":
-		s.open = nil
+		s.switchTo(nil)
 		return struct{}{}, nil
 	case "store":
 		return struct{}{}, nil
@@ -294,6 +308,7 @@ func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, passw
 	if password != w.password {
 		return nil, errf(-22, "Invalid password")
 	}
+	w.msigSaved = w.msigEnabled // make_multisig rewrites the keys file
 	own := w.prepareInfo(s.release)
 	prefix, _ := s.release.prefixes()
 	all := []string{own}
