@@ -39,12 +39,12 @@ type wallet struct {
 	// the keys file; closing the wallet (or switching to another) forgets
 	// what was not written, as 0.18.0.0 was measured to do.
 	msigEnabled, msigSaved bool
-	multisig, ready  bool
-	threshold, total uint32
-	group            string // identifies the participant set, from make_multisig
-	nextRound        int    // kex round whose infos exchange_multisig_keys expects
-	lastRound        int
-	sharedAddr       string
+	multisig, ready        bool
+	threshold, total       uint32
+	group                  string // identifies the participant set, from make_multisig
+	nextRound              int    // kex round whose infos exchange_multisig_keys expects
+	lastRound              int
+	sharedAddr             string
 }
 
 func newWallet(name, password, seed string) *wallet {
