@@ -190,56 +190,53 @@ func (e *Escrow) readRPC(ctx context.Context, s *WalletSnapshot, w Wallet) []err
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
+	type snapshotRead struct {
+		method string
+		read   func() error
+	}
+	var before string // get_address before the other reads (shared endpoints)
+	reads := []snapshotRead{
+		{walletrpc.MethodIsMultisig, func() (err error) { s.Multisig, err = w.Client.IsMultisig(ctx); return err }},
+		{walletrpc.MethodGetBalance, func() (err error) { s.Balance, err = w.Client.GetBalance(ctx); return err }},
+		{walletrpc.MethodGetAddress, func() error {
+			a, err := w.Client.GetAddress(ctx)
+			if err == nil {
+				s.Address = a.Address
+				sum := sha256.Sum256([]byte(a.Address))
+				s.AddressHash = hex.EncodeToString(sum[:])
+			}
+			return err
+		}},
+	}
+	if e.cfg.shared {
+		// On a shared endpoint another client may switch wallets between
+		// the reads: an address read first and last shows it.
+		reads = append([]snapshotRead{{walletrpc.MethodGetAddress, func() error {
+			a, err := w.Client.GetAddress(ctx)
+			if err == nil {
+				before = a.Address
+			}
+			return err
+		}}}, reads...)
+	}
+
+	seq0, _ := e.cfg.tracker.openSeq(s.Endpoint)
 	var errs []error
-	stopped := false
-	// read reports whether the snapshot goes on after a read that returned
-	// err: not after a transport error.
-	read := func(method string, err error) bool {
+	for i, r := range reads {
+		err := r.read()
 		if err == nil {
-			return true
+			continue
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", method, err))
-		e.eps.noteErr(s.Endpoint, method, err)
+		errs = append(errs, fmt.Errorf("%s: %w", r.method, err))
+		e.eps.noteErr(s.Endpoint, r.method, err)
 		var te *walletrpc.TransportError
 		if errors.As(err, &te) {
-			errs = append(errs, fmt.Errorf("later reads skipped after %s's %s error", method, te.Kind))
-			stopped = true
-			return false
-		}
-		return true
-	}
-	seq0, _ := e.cfg.tracker.openSeq(s.Endpoint)
-	var before string // get_address before the other reads (shared endpoints)
-	if e.cfg.shared {
-		a, err := w.Client.GetAddress(ctx)
-		if !read(walletrpc.MethodGetAddress, err) {
+			// The next read would fail the same way, or wait as long.
+			if i < len(reads)-1 {
+				errs = append(errs, fmt.Errorf("later reads skipped after %s's %s error", r.method, te.Kind))
+			}
 			return errs
 		}
-		if err == nil {
-			before = a.Address
-		}
-	}
-	m, err := w.Client.IsMultisig(ctx)
-	if !read(walletrpc.MethodIsMultisig, err) {
-		return errs
-	}
-	s.Multisig = m
-	b, err := w.Client.GetBalance(ctx)
-	if !read(walletrpc.MethodGetBalance, err) {
-		return errs
-	}
-	s.Balance = b
-	a, err := w.Client.GetAddress(ctx)
-	if !read(walletrpc.MethodGetAddress, err) {
-		return errs
-	}
-	if a != nil {
-		s.Address = a.Address
-		sum := sha256.Sum256([]byte(a.Address))
-		s.AddressHash = hex.EncodeToString(sum[:])
-	}
-	if stopped {
-		return errs
 	}
 	if seq1, open := e.cfg.tracker.openSeq(s.Endpoint); seq1 != seq0 {
 		s.MixedWallets = true
