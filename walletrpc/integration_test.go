@@ -58,7 +58,7 @@ func wantRPCError(t *testing.T, what string, err error, code int, msg string) {
 	}
 }
 
-// addressFile reads the address monero-wallet-cli wrote next to a wallet.
+// addressFile reads the address wallet-rpc (or monero-wallet-cli) wrote next to a wallet.
 func addressFile(t *testing.T, dir, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name+".address.txt"))
@@ -149,7 +149,8 @@ func TestRealDigestAuth(t *testing.T) {
 }
 
 // The whole 2-of-3 key exchange on three real processes, each with its own
-// multisig-capable wallet open, through the typed client.
+// wallet, made over RPC, open, through the typed client (prepare_multisig
+// switches multisig on).
 func TestRealMultisigKeyExchange(t *testing.T) {
 	t.Parallel()
 	roles := []string{"buyer", "vendor", "arbiter"}
