@@ -68,16 +68,15 @@
 // wallet-rpc-cpu-ns/op for those processes: on a 2-core machine, CPU that
 // an exporter or Jaeger takes is wall time the calls lose.
 //
-// A setup needs wallets that have never been multisig, made with
-// enable-multisig-experimental on (monero 0.18), which takes seconds of
-// monero-wallet-cli per wallet. So three such wallets are made once per test
-// binary (wallettest.CreateMultisigWallet) and, before each iteration and
-// outside the timer, copied under new names into the processes' wallet
-// directories and opened there: a fresh, never-multisig wallet per role
-// per iteration, on long-lived dedicated processes, as an escrow service
-// runs them.
+// A setup needs wallets that have never been multisig. Three are made once
+// per test binary over RPC (create_wallet, as escrow servers make them;
+// SetupMultisig switches multisig on in round 1) and, before each iteration
+// and outside the timer, copied under new names into the processes' wallet
+// directories and opened there: a fresh, never-multisig wallet per role per
+// iteration, on long-lived dedicated processes, as an escrow service runs
+// them.
 //
-// The real parts are required: without monero-wallet-rpc and
-// monero-wallet-cli (apt-get install -y monero) or bin/jaeger (make jaeger)
-// the benchmarks fail and say how to install them.
+// The real parts are required: without monero-wallet-rpc (apt-get install
+// -y monero) or bin/jaeger (make jaeger) the benchmarks fail and say how to
+// install them.
 package benchmarks

@@ -3,7 +3,6 @@ package benchmarks
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -404,7 +403,7 @@ func (e *escrows) end() {
 	}
 }
 
-// --- multisig-capable wallets ---
+// --- fresh wallets ---
 
 var tmpl struct {
 	once sync.Once
@@ -412,36 +411,55 @@ var tmpl struct {
 	err  error
 }
 
-// templates returns a directory holding one multisig-capable wallet per
-// role (buyer, vendor, arbiter: NAME and NAME.keys, empty password), made
-// once per test binary with monero-wallet-cli. Copies of them are fresh
-// wallets: never multisig, enable-multisig-experimental on.
+// templates returns a directory holding one new wallet per role (buyer,
+// vendor, arbiter: NAME and NAME.keys, empty password), made once per test
+// binary over RPC with create_wallet, as escrow servers make wallets.
+// Copies of them are fresh wallets: never multisig; SetupMultisig switches
+// multisig on in round 1.
 func templates(b *testing.B) string {
 	b.Helper()
 	if err := wallettest.CheckBinaries(); err != nil {
 		b.Fatal(err)
 	}
 	tmpl.once.Do(func() {
-		dir, err := os.MkdirTemp("", "escrowtrace-bench-wallets-*")
-		if err != nil {
-			tmpl.err = err
-			return
-		}
-		tmpl.dir = dir
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		errs := make([]error, len(roles))
-		var wg sync.WaitGroup
-		for i, r := range roles {
-			wg.Go(func() { errs[i] = wallettest.CreateMultisigWallet(ctx, dir, r) })
-		}
-		wg.Wait()
-		tmpl.err = errors.Join(errs...)
+		tmpl.dir, tmpl.err = makeTemplates()
 	})
 	if tmpl.err != nil {
-		b.Fatalf("making multisig-capable wallets: %v", tmpl.err)
+		b.Fatalf("making the template wallets: %v", tmpl.err)
 	}
 	return tmpl.dir
+}
+
+func makeTemplates() (string, error) {
+	dir, err := os.MkdirTemp("", "escrowtrace-bench-wallets-*")
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := wallettest.StartProcess(ctx, wallettest.Config{})
+	if err != nil {
+		return dir, err
+	}
+	defer p.Stop()
+	if err := p.CreateWallets(ctx, roles...); err != nil {
+		return dir, err
+	}
+	// close_wallet saves the last one; the others were saved when the
+	// next create_wallet switched away from them.
+	c, err := p.Client()
+	if err == nil {
+		err = c.CloseWallet(ctx)
+	}
+	if err != nil {
+		return dir, err
+	}
+	for _, r := range roles {
+		if err := copyWallet(p.WalletDir, r, dir, r); err != nil {
+			return dir, err
+		}
+	}
+	return dir, nil
 }
 
 func removeTemplates() {

@@ -23,8 +23,8 @@ var roles = []string{"buyer", "vendor", "arbiter"}
 // feature", which is fine to record.)
 var keyMaterial = regexp.MustCompile(`Multisig[1-9A-HJ-NP-Za-km-z]{40,}`)
 
-// dedicatedWallets starts one real wallet-rpc per role with a fresh
-// multisig-capable wallet open on it, and returns instrumented wallets.
+// dedicatedWallets starts one real wallet-rpc per role with a fresh wallet,
+// made over RPC, open on it, and returns instrumented wallets.
 func dedicatedWallets(t *testing.T, escrowID string) []otelmsig.Wallet {
 	t.Helper()
 	names := make([]string, len(roles))

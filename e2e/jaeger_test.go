@@ -158,9 +158,9 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 	}
 }
 
-// A setup that fails in round 2 (wallets made without
-// enable-multisig-experimental: exchange_multisig_keys answers -48) shows as
-// errors in Jaeger and as a _FAILED legacy file.
+// A setup that fails in round 2 (wallets made with create_wallet and
+// SetupMultisig told not to switch multisig on: exchange_multisig_keys
+// answers -48) shows as errors in Jaeger and as a _FAILED legacy file.
 func TestFailedSetupInJaeger(t *testing.T) {
 	j := jaegertest.Start(t)
 	dir := t.TempDir()
@@ -183,7 +183,7 @@ func TestFailedSetupInJaeger(t *testing.T) {
 	}
 	// The secret scans below look for this pattern: make sure real key
 	// material matches it.
-	info, err := wallets[0].Client.PrepareMultisig(ctx)
+	info, err := wallets[0].Client.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestFailedSetupInJaeger(t *testing.T) {
 		"OTEL_SERVICE_NAME":           service,
 	})
 
-	_, err = otelmsig.SetupMultisig(ctx, escrowID, wallets)
+	_, err = otelmsig.SetupMultisig(ctx, escrowID, wallets, otelmsig.WithoutEnablingMultisig())
 	var se *otelmsig.StepError
 	if !errors.As(err, &se) || se.Round != 2 {
 		t.Fatalf("SetupMultisig error = %v, want a StepError in round 2", err)

@@ -24,6 +24,14 @@ const (
 	EscrowParticipants = attribute.Key("escrow.participants")
 	// EscrowAddress is the shared multisig address, set on success.
 	EscrowAddress = attribute.Key("escrow.multisig_address")
+	// EscrowRounds is how many key-exchange rounds ran (make_multisig is
+	// round 1), as wallet-rpc decided: 3 for a 2-of-3 on 0.18, 2 on 0.17.3.
+	// Set by SetupMultisig when it ends, also on failure.
+	EscrowRounds = attribute.Key("escrow.rounds")
+	// EscrowRPCVersion is the wallet-rpc RPC version (get_version's
+	// version, major<<16|minor, e.g. 65561 = 1.25 = monero 0.18.0.0) that
+	// all participants answered.
+	EscrowRPCVersion = attribute.Key("escrow.wallet_rpc_version")
 )
 
 // Attribute keys on round spans.
@@ -46,12 +54,19 @@ const (
 	// WalletRPCPort is the wallet-rpc port on snapshot and pollution events
 	// (RPC spans carry semconv server.port instead).
 	WalletRPCPort = attribute.Key("wallet.rpc_port")
+	// WalletRPCVersion is the RPC version the wallet's wallet-rpc answered
+	// to get_version (an int, major<<16|minor: 65560 = 1.24 = monero
+	// 0.17.3, 65561 = 1.25 = 0.18.0.0 to 0.18.1.1, 65562 = 1.26 = 0.18.1.2
+	// to 0.18.2), on the escrow's RPC spans and snapshot events once known.
+	WalletRPCVersion = attribute.Key("wallet.rpc_version")
 )
 
 // RoleCoordinator is the legacy role of events that belong to no single wallet.
 const RoleCoordinator = "coordinator"
 
-// AttrSnapshotCall marks an RPC span made only to take a snapshot.
+// AttrSnapshotCall marks an RPC span the instrumentation made for itself:
+// the reads of a snapshot and SetupMultisig's get_version check. They are
+// not events of the legacy file.
 const AttrSnapshotCall = attribute.Key("escrow.snapshot_call")
 
 // Snapshot events: one span event named EventSnapshot per wallet per point.
@@ -67,6 +82,12 @@ const (
 	// SnapshotError is set when a snapshot could not be taken completely;
 	// the fields that could be read are still there.
 	SnapshotError = attribute.Key("snapshot.error")
+	// SnapshotMixedWallets (bool, set only when true) says the snapshot's
+	// reads may have come from different wallets: the address changed
+	// between two get_address reads, or this process sent an open_wallet
+	// to the endpoint between the first and the last read. SnapshotError
+	// says which.
+	SnapshotMixedWallets = attribute.Key("snapshot.mixed_wallets")
 
 	WalletIsMultisig      = attribute.Key("wallet.is_multisig")
 	WalletMultisigReady   = attribute.Key("wallet.multisig_ready")

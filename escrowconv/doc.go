@@ -10,15 +10,18 @@
 // The trace of one escrow setup:
 //
 //	escrow.setup                         SpanEscrow, root, INTERNAL
+//	├── get_version                      CLIENT, once per endpoint (SetupMultisig's check)
 //	├── multisig.round (1)               SpanRound, INTERNAL
 //	│   ├── prepare_multisig             CLIENT, one per wallet RPC call
 //	│   ├── make_multisig
 //	│   └── event wallet.snapshot        one per wallet per snapshot point
 //	├── multisig.round (2)
 //	│   └── exchange_multisig_keys ...
-//	└── multisig.round (3)
+//	└── multisig.round (3)               (0.18; 0.17.3 is done after round 2)
 //
 // RPC calls made only to take a snapshot (is_multisig, get_balance,
-// get_address) are CLIENT spans too, marked AttrSnapshotCall=true, so that
-// Jaeger shows them and the legacy exporter leaves them out.
+// get_address) and SetupMultisig's get_version check are CLIENT spans too,
+// marked AttrSnapshotCall=true, so that Jaeger shows them and the legacy
+// exporter leaves them out. Once the version is known, the escrow's RPC
+// spans and snapshots carry WalletRPCVersion.
 package escrowconv

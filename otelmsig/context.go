@@ -22,7 +22,7 @@ type callInfo struct {
 	role, id, filename string
 	attrs              []attribute.KeyValue // wallet.role, wallet.id: built once, not per call
 	snapshot           bool                 // the call is made only to take a snapshot
-	buf                [3]attribute.KeyValue
+	buf                [4]attribute.KeyValue
 }
 
 // ContextWithWallet returns a context saying that wallet RPC calls made with
@@ -30,10 +30,12 @@ type callInfo struct {
 // the pollution detection checks that w is the wallet open on the endpoint.
 // Only Role, ID and Filename are kept; the password and client are not.
 func ContextWithWallet(ctx context.Context, w Wallet) context.Context {
-	return context.WithValue(ctx, callKey, newCallInfo(w, false))
+	return context.WithValue(ctx, callKey, newCallInfo(w, false, 0))
 }
 
-func newCallInfo(w Wallet, snapshot bool) *callInfo {
+// newCallInfo says who a call is for; rpcVersion is the version the
+// wallet's wallet-rpc answered to get_version, 0 when not known.
+func newCallInfo(w Wallet, snapshot bool, rpcVersion uint32) *callInfo {
 	ci := &callInfo{role: w.Role, id: w.ID, filename: w.Filename, snapshot: snapshot}
 	ci.attrs = ci.buf[:0] // one allocation for the lot
 	if w.Role != "" {
@@ -44,6 +46,9 @@ func newCallInfo(w Wallet, snapshot bool) *callInfo {
 	}
 	if snapshot {
 		ci.attrs = append(ci.attrs, escrowconv.AttrSnapshotCall.Bool(true))
+	}
+	if rpcVersion != 0 {
+		ci.attrs = append(ci.attrs, escrowconv.WalletRPCVersion.Int64(int64(rpcVersion)))
 	}
 	return ci
 }

@@ -14,16 +14,18 @@
 //
 //	c, err := walletrpc.New(url, otelmsig.WithTracing())
 //	ctx = otelmsig.ContextWithWallet(ctx, otelmsig.Wallet{Role: "buyer", ID: "w-1", Filename: "buyer-1"})
-//	info, err := c.PrepareMultisig(ctx)
+//	info, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 //
 // Instrument an existing orchestrator by hand: StartEscrow, StartRound and
 // Round.End around its steps, Snapshot at the points it wants, Fail when a
 // step fails, End at the end. The RPC spans of instrumented clients called
 // with the returned contexts land under the right round.
 //
-// Or let SetupMultisig run the whole setup (prepare_multisig, make_multisig,
-// exchange_multisig_keys rounds, seven snapshots) and return the shared
-// address. It is built on the manual API.
+// Or let SetupMultisig run the whole setup (a get_version check,
+// prepare_multisig with multisig switched on, make_multisig,
+// exchange_multisig_keys rounds until wallet-rpc says the exchange is
+// complete, up to seven snapshots) and return the shared address. It is
+// built on the manual API.
 //
 // This package imports the OpenTelemetry API only. Applications call
 // otelsetup.Setup once at start-up: it reads ENABLE_INSTRUMENTATION and the
@@ -45,7 +47,17 @@
 // installed, instrumentation disabled, not sampled) it only starts and ends
 // a no-op span. Snapshots make RPC calls, so they are taken only when the
 // span they go on is recording: with instrumentation disabled an escrow
-// makes exactly the calls it would make without this package.
+// makes exactly the calls it would make without this package, except for
+// SetupMultisig's one get_version per endpoint, which is part of the setup
+// (it refuses participants on different wallet-rpc versions).
+//
+// # Hung wallet-rpcs
+//
+// A wallet-rpc busy refreshing answers nothing, not even get_version. Each
+// snapshot's reads share a deadline (WithSnapshotTimeout) and stop at the
+// first transport error; a call or read that times out marks its endpoint
+// as hung for the escrow, so that no later call waits there again and
+// SetupMultisig fails after one timed-out call.
 //
 // # Secrets
 //

@@ -35,6 +35,10 @@ type Escrow struct {
 	tracer trace.Tracer
 	span   trace.Span
 
+	// eps: the RPC versions of the escrow's endpoints and which of them
+	// stopped answering.
+	eps endpoints
+
 	mu        sync.Mutex
 	failed    bool
 	ended     bool

@@ -91,7 +91,7 @@ func ExampleStartEscrow() {
 	esc.Snapshot(rctx, escrowconv.PointPreRound1, wallets...)
 	var err error
 	for _, w := range wallets {
-		if _, err = w.Client.PrepareMultisig(otelmsig.ContextWithWallet(rctx, w)); err != nil {
+		if _, err = w.Client.PrepareMultisig(otelmsig.ContextWithWallet(rctx, w), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true}); err != nil {
 			esc.Fail(rctx, err, otelmsig.ErrorContext{Round: 1, Operation: "prepare_multisig", Role: w.Role, WalletID: w.ID})
 			break
 		}

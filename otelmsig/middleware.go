@@ -134,7 +134,7 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 	if tr.noop {
 		// Instrumentation disabled (Setup installed the no-op provider):
 		// no span at all, only keep the tracker right.
-		if !changesOpenWallet(req.Method) {
+		if !changesOpenWallet(req) {
 			return m.next(ctx, req)
 		}
 		pending := m.tracker.begin(ep.hostport, req, EscrowFromContext(ctx).ID())
@@ -153,14 +153,14 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 		}
 		if ci := callFromContext(ctx); ci != nil {
 			span.SetAttributes(ci.attrs...)
-			if ci.filename != "" && actsOnOpenWallet(req.Method) {
+			if ci.filename != "" && req.WalletEffect() == walletrpc.UsesOpenWallet {
 				m.checkOpenWallet(span, ep, ci, esc)
 			}
 		}
 	}
 
 	var pending *pendingOpen
-	if changesOpenWallet(req.Method) {
+	if changesOpenWallet(req) {
 		if esc == nil {
 			esc = EscrowFromContext(ctx)
 		}
@@ -175,18 +175,11 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 	return err
 }
 
-func changesOpenWallet(method string) bool {
-	switch method {
-	case "open_wallet", "create_wallet", "restore_deterministic_wallet", "close_wallet":
-		return true
-	}
-	return false
-}
-
-// actsOnOpenWallet reports whether method works on whatever wallet is open
-// (so that the open wallet matters), as opposed to switching wallets.
-func actsOnOpenWallet(method string) bool {
-	return !changesOpenWallet(method) && method != "get_version"
+// changesOpenWallet reports whether req opens, creates or closes a wallet:
+// the Tracker must hear of it.
+func changesOpenWallet(req *walletrpc.Request) bool {
+	e := req.WalletEffect()
+	return e == walletrpc.OpensWallet || e == walletrpc.ClosesWallet
 }
 
 // checkOpenWallet records a cache_pollution event on span when the tracker

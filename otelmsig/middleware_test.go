@@ -36,7 +36,7 @@ func TestMiddlewareSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Params and result hold secrets: never recorded.
-	r, err := c.PrepareMultisig(wctx)
+	r, err := c.PrepareMultisig(wctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 	if err != nil || !strings.HasPrefix(r.MultisigInfo, "Multisig") {
 		t.Fatal(r, err)
 	}
@@ -328,6 +328,26 @@ func TestSnapshotPollutionBeforeRound1(t *testing.T) {
 	}
 }
 
+// A JSON-RPC error is an answer: the snapshot reads on. A transport error
+// stops it (the next read would fail the same way, or wait as long).
+func TestSnapshotReadsOnAfterRPCError(t *testing.T) {
+	s := fakewalletrpc.New(fakewalletrpc.WithWallet("w", ""))
+	defer s.Close()
+	_ = s.OpenWallet("w")
+	s.InjectFault(fakewalletrpc.Fault{Method: "get_balance", Code: -99, Message: "boom"})
+	_, tp := recorder(t)
+	c, _ := walletrpc.New(s.URL(), otelmsig.WithTracing())
+	ctx, esc := otelmsig.StartEscrow(testCtx(t, 10*time.Second), "esc-snap-rpc", otelmsig.WithTracerProvider(tp))
+	sn := esc.Snapshot(ctx, escrowconv.PointPreRound2, otelmsig.Wallet{Role: "buyer", ID: "b", Client: c})[0]
+	esc.End(nil)
+	if sn.Err == nil || !strings.Contains(sn.Err.Error(), "boom") || sn.Multisig == nil || sn.Balance != nil || sn.Address == "" {
+		t.Fatalf("snapshot %+v", sn)
+	}
+	if got := strings.Join(s.CallLog(), " "); got != "is_multisig get_balance get_address" {
+		t.Fatalf("calls %q", got)
+	}
+}
+
 func TestSnapshotPartialFailure(t *testing.T) {
 	sr, tp := recorder(t)
 	s := fakewalletrpc.New(fakewalletrpc.WithWallet("w", ""))
@@ -339,15 +359,20 @@ func TestSnapshotPartialFailure(t *testing.T) {
 	snaps := esc.Snapshot(ctx, escrowconv.PointPreRound2, otelmsig.Wallet{Role: "buyer", ID: "b", Client: c, Path: "/nonexistent/w"})
 	esc.End(nil)
 	sn := snaps[0]
-	if sn.Err == nil || !strings.Contains(sn.Err.Error(), "get_balance") || sn.Multisig == nil || sn.Address == "" || sn.Balance != nil || sn.FileExists {
+	// The reads stop at the transport error: no get_address.
+	if sn.Err == nil || !strings.Contains(sn.Err.Error(), "get_balance") || !strings.Contains(sn.Err.Error(), "later reads skipped") ||
+		sn.Multisig == nil || sn.Address != "" || sn.Balance != nil || sn.FileExists {
 		t.Fatalf("snapshot %+v", sn)
+	}
+	if n := s.Calls("get_address"); n != 0 {
+		t.Errorf("get_address called %d times after a transport error", n)
 	}
 	evs, on := events(sr.Ended(), escrowconv.EventSnapshot)
 	if len(evs) != 1 || on[0].Name() != escrowconv.SpanEscrow {
 		t.Fatal(len(evs))
 	}
 	a := evs[0].Attributes
-	if !strings.Contains(attrStr(a, escrowconv.SnapshotError), "HTTP 503") || !hasAttr(a, escrowconv.WalletAddress) ||
+	if !strings.Contains(attrStr(a, escrowconv.SnapshotError), "HTTP 503") || hasAttr(a, escrowconv.WalletAddress) ||
 		hasAttr(a, escrowconv.WalletBalance) || hasAttr(a, escrowconv.WalletFilePerms) || attrStr(a, escrowconv.WalletFileExists) != "false" {
 		t.Errorf("event %v", a)
 	}

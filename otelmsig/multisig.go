@@ -38,9 +38,49 @@ type Wallet struct {
 var (
 	// ErrAddressMismatch: the participants ended with different addresses.
 	ErrAddressMismatch = errors.New("participants ended with different multisig addresses")
-	// ErrNoMultisigInfo: a step returned no multisig_info to pass on.
+	// ErrNoMultisigInfo: a step returned no multisig_info to pass on and
+	// no address either.
 	ErrNoMultisigInfo = errors.New("wallet-rpc returned no multisig_info")
+	// ErrRoundMismatch: after a round some participants were done (they
+	// returned the shared address) and others were not.
+	ErrRoundMismatch = errors.New("participants disagree on whether the key exchange is complete")
+	// ErrKexIncomplete: the key exchange was not complete after the most
+	// rounds any monero release needs (1 + N-M+1).
+	ErrKexIncomplete = errors.New("key exchange not complete after the last expected round")
+	// ErrVersionMismatch: the participants' wallet-rpcs answered different
+	// RPC versions to get_version; their key-exchange messages would not
+	// fit together (0.17.3 and 0.18 even need different round counts).
+	ErrVersionMismatch = errors.New("participants run different wallet-rpc versions")
+	// ErrMultisigDisabled: wallet-rpc answered -48 (multisig is disabled on
+	// a wallet that is already multisig, monero 0.18). The StepError's
+	// message says how to avoid it.
+	ErrMultisigDisabled = errors.New("multisig is disabled on this wallet")
 )
+
+// multisigDisabledHint is how to avoid -48: the wallet itself can no
+// longer be switched on (prepare_multisig answers -28 after make_multisig).
+const multisigDisabledHint = "multisig was not switched on before round 1 and cannot be any more (this wallet is past make_multisig): " +
+	"create new wallets and let SetupMultisig switch it on (do not give WithoutEnablingMultisig), " +
+	"or call prepare_multisig with enable_multisig_experimental, or run \"set enable-multisig-experimental 1\" in monero-wallet-cli before round 1"
+
+// hintError is a wallet-rpc error with what to do about it. It unwraps to
+// both the wallet-rpc error and its sentinel.
+type hintError struct {
+	err      error
+	sentinel error
+	hint     string
+}
+
+func (e *hintError) Error() string   { return e.err.Error() + " (" + e.hint + ")" }
+func (e *hintError) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// explain adds what to do to the wallet-rpc errors that have a known cure.
+func explain(err error) error {
+	if code, ok := walletrpc.ErrorCode(err); ok && code == walletrpc.CodeMultisigDisabled {
+		return &hintError{err: err, sentinel: ErrMultisigDisabled, hint: multisigDisabledHint}
+	}
+	return err
+}
 
 // StepError is the error of a failed SetupMultisig step.
 type StepError struct {
@@ -65,22 +105,47 @@ var _ error = (*StepError)(nil)
 // default: WithThreshold changes M, N is len(wallets)) and returns the
 // shared address.
 //
+// Before round 1 it asks get_version once per wallet-rpc endpoint and
+// refuses participants whose wallet-rpcs answer different RPC versions
+// (ErrVersionMismatch, before any multisig call). The version goes on the
+// escrow's RPC spans and snapshots (escrowconv.WalletRPCVersion) and, when
+// all agree, on the root (escrowconv.EscrowRPCVersion).
+//
 // Round 1: prepare_multisig on every wallet, then make_multisig with
-// threshold M and the other participants' infos. Rounds 2 to N-M+2:
-// exchange_multisig_keys with the other participants' infos of the
-// previous round; the last round returns the shared address, which must be
-// the same for everyone (else ErrAddressMismatch). The wallets of one
+// threshold M and the other participants' infos. prepare_multisig is sent
+// with enable_multisig_experimental, which monero 0.18 needs for wallets
+// made with create_wallet (without it, round 2 fails with -48 and the
+// wallets are lost); WithoutEnablingMultisig leaves the wallets' switch
+// alone. wallet-rpc keeps that switch in memory until make_multisig saves
+// the wallet, so with WithSharedEndpoints (where other escrows' opens
+// close the wallet in between) prepare_multisig is sent again right before
+// make_multisig, in the same re-open. Rounds 2 and on: exchange_multisig_keys with the other
+// participants' infos of the previous round, until wallet-rpc says the
+// exchange is complete: an exchange_multisig_keys that returns an address,
+// or any step that returns an address with an empty multisig_info. That
+// takes N-M+1 exchange rounds on 0.18 and N-M on 0.17.3 (one for a 2-of-3;
+// none for an N-of-N); more than N-M+1 is ErrKexIncomplete, some
+// participants done and others not ErrRoundMismatch. The final address
+// must be the same for everyone (else ErrAddressMismatch). The root span
+// records how many rounds ran (escrowconv.EscrowRounds). The wallets of one
 // escrow act concurrently within a step, as escrow servers do.
 //
 // The trace: root span escrow.setup, one multisig.round span per round,
-// the RPC spans of instrumented clients under the rounds, and wallet.snapshot
-// events at the seven escrowconv points (PRE_ROUND1 and POST_MAKE_MULTISIG
-// in round 1, PRE_ROUND2 and POST_EXPORT_MULTISIG in round 2, PRE_ROUND3 and
-// POST_IMPORT_MULTISIG in round 3, FINAL on the root after the last round).
-// A wallet's snapshots before and after a round are taken right before and
-// right after its own call of the round, within the same re-open.
+// the RPC spans of instrumented clients under the rounds (the get_version
+// check under the root, marked as the instrumentation's own calls), and
+// wallet.snapshot events at the escrowconv points (PRE_ROUND1 and
+// POST_MAKE_MULTISIG in round 1, PRE_ROUND2 and POST_EXPORT_MULTISIG in
+// round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in round 3 when there is
+// one, FINAL on the root after the last round). A wallet's snapshots
+// before and after a round are taken right before and right after its own
+// call of the round, within the same re-open.
+//
 // A failed step ends the setup: its round and the root get the error, the
-// root one escrow.error event, and the returned error is a *StepError.
+// root one escrow.error event, and the returned error is a *StepError. A
+// call or snapshot read that times out marks its endpoint as hung: the
+// wallet's step fails then (a snapshot read that timed out before the step
+// fails the step without calling it), and no later call of the escrow goes
+// there, so a hung wallet-rpc fails the escrow after one timed-out call.
 //
 // Each wallet must already be open on its own wallet-rpc, unless
 // WithSharedEndpoints is given: then the escrow re-opens the right wallet
@@ -102,6 +167,9 @@ func SetupMultisig(ctx context.Context, escrowID string, wallets []Wallet, opts 
 	ctx, esc := startEscrow(ctx, escrowID, cfg)
 	s := &setup{esc: esc, wallets: wallets, m: cfg.threshold}
 	address, err = s.run(ctx)
+	if s.rounds > 0 {
+		esc.span.SetAttributes(escrowconv.EscrowRounds.Int(s.rounds))
+	}
 	if err == nil {
 		esc.SetMultisigAddress(address)
 	}
@@ -162,74 +230,143 @@ type setup struct {
 	esc     *Escrow
 	wallets []Wallet
 	m       int
+	rounds  int // rounds started so far
+}
+
+// kexState is what a round leaves for the next: each participant's info to
+// pass on and the address it returned.
+type kexState struct {
+	infos, addrs []string
 }
 
 func (s *setup) run(ctx context.Context) (string, error) {
+	if err := s.checkVersions(ctx); err != nil {
+		return "", err
+	}
 	n := len(s.wallets)
-	lastRound := 1 + (n - s.m + 1) // make_multisig, then N-M+1 exchange rounds
+	// make_multisig, then at most N-M+1 exchange rounds (0.18; 0.17.3
+	// needs one fewer).
+	lastRound := 1 + (n - s.m + 1)
+	st, done, err := s.round1(ctx)
+	for r := 2; err == nil && !done; r++ {
+		st, done, err = s.exchangeRound(ctx, r, st, r == lastRound)
+	}
+	if err != nil {
+		return "", err
+	}
+	s.esc.Snapshot(ctx, escrowconv.PointFinal, s.wallets...)
+	return st.addrs[0], nil
+}
 
-	// Round 1: prepare_multisig, make_multisig.
-	rctx, round := s.esc.StartRound(ctx, 1, "make_multisig")
+// round1 runs prepare_multisig and make_multisig.
+func (s *setup) round1(ctx context.Context) (kexState, bool, error) {
+	n := len(s.wallets)
+	s.rounds = 1
+	rctx, round := s.esc.StartRound(ctx, 1, walletrpc.MethodMakeMultisig)
 	pre, post := points(1)
-	infos := make([]string, n)
-	if err := s.step(rctx, round, "prepare_multisig", pre, "", func(ctx context.Context, i int, w Wallet) error {
-		r, err := w.Client.PrepareMultisig(ctx)
+	prepared := make([]string, n)
+	prep := walletrpc.PrepareMultisigParams{EnableMultisigExperimental: !s.esc.cfg.keepMultisigSwitch}
+	if err := s.step(rctx, round, walletrpc.MethodPrepareMultisig, pre, "", func(ctx context.Context, i int, w Wallet) error {
+		r, err := w.Client.PrepareMultisig(ctx, prep)
 		if err != nil {
 			return err
 		}
-		infos[i] = r.MultisigInfo
+		prepared[i] = r.MultisigInfo
 		return nonEmpty(r.MultisigInfo)
 	}); err != nil {
-		return "", err
+		return kexState{}, false, err
 	}
-	next := make([]string, n)
-	if err := s.step(rctx, round, "make_multisig", "", post, func(ctx context.Context, i int, w Wallet) error {
+	st := kexState{infos: make([]string, n), addrs: make([]string, n)}
+	// wallet-rpc 0.18.0.0 keeps prepare_multisig's switch in memory until
+	// make_multisig writes the keys file: a wallet closed in between (on a
+	// shared endpoint, another escrow's open_wallet does that) has it off
+	// again and would fail round 2 with -48. So on shared endpoints the
+	// switch is sent again in make_multisig's re-open.
+	again := prep.EnableMultisigExperimental && s.esc.cfg.shared
+	if err := s.step(rctx, round, walletrpc.MethodMakeMultisig, "", post, func(ctx context.Context, i int, w Wallet) error {
+		if again {
+			if _, err := w.Client.PrepareMultisig(ctx, prep); err != nil {
+				return fmt.Errorf("prepare_multisig again, to switch multisig on after the re-open: %w", err)
+			}
+		}
 		r, err := w.Client.MakeMultisig(ctx, walletrpc.MakeMultisigParams{
-			MultisigInfo: others(infos, i), Threshold: uint32(s.m), Password: w.Password,
+			MultisigInfo: others(prepared, i), Threshold: uint32(s.m), Password: w.Password,
 		})
 		if err != nil {
 			return err
 		}
-		next[i] = r.MultisigInfo
-		return nonEmpty(r.MultisigInfo)
+		st.infos[i], st.addrs[i] = r.MultisigInfo, r.Address
+		return nil
 	}); err != nil {
-		return "", err
+		return kexState{}, false, err
 	}
-	round.End(nil)
-
-	// Rounds 2..last: exchange_multisig_keys.
-	addrs := make([]string, n)
-	for r := 2; r <= lastRound; r++ {
-		infos, next = next, make([]string, n)
-		rctx, round := s.esc.StartRound(ctx, r, "exchange_multisig_keys")
-		pre, post := points(r)
-		if err := s.step(rctx, round, "exchange_multisig_keys", pre, post, func(ctx context.Context, i int, w Wallet) error {
-			res, err := w.Client.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{
-				MultisigInfo: others(infos, i), Password: w.Password,
-			})
-			if err != nil {
-				return err
-			}
-			next[i], addrs[i] = res.MultisigInfo, res.Address
-			if r < lastRound {
-				return nonEmpty(res.MultisigInfo)
-			}
-			return nil
-		}); err != nil {
-			return "", err
-		}
-		if r == lastRound {
-			for i, a := range addrs {
-				if a == "" || a != addrs[0] {
-					se := s.stepError(r, "exchange_multisig_keys", i, ErrAddressMismatch)
-					return "", s.fail(rctx, round, se)
-				}
-			}
-		}
+	done, err := s.complete(rctx, round, walletrpc.MethodMakeMultisig, st, false)
+	if err == nil {
 		round.End(nil)
 	}
-	s.esc.Snapshot(ctx, escrowconv.PointFinal, s.wallets...)
-	return addrs[0], nil
+	return st, done, err
+}
+
+// exchangeRound runs exchange_multisig_keys round r with the infos of the
+// previous round; last says no later round may follow.
+func (s *setup) exchangeRound(ctx context.Context, r int, prev kexState, last bool) (kexState, bool, error) {
+	n := len(s.wallets)
+	s.rounds = r
+	rctx, round := s.esc.StartRound(ctx, r, walletrpc.MethodExchangeMultisigKeys)
+	pre, post := points(r)
+	st := kexState{infos: make([]string, n), addrs: make([]string, n)}
+	if err := s.step(rctx, round, walletrpc.MethodExchangeMultisigKeys, pre, post, func(ctx context.Context, i int, w Wallet) error {
+		res, err := w.Client.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{
+			MultisigInfo: others(prev.infos, i), Password: w.Password,
+		})
+		if err != nil {
+			return err
+		}
+		st.infos[i], st.addrs[i] = res.MultisigInfo, res.Address
+		return nil
+	}); err != nil {
+		return kexState{}, false, err
+	}
+	done, err := s.complete(rctx, round, walletrpc.MethodExchangeMultisigKeys, st, last)
+	if err == nil {
+		round.End(nil)
+	}
+	return st, done, err
+}
+
+// complete reads from a round's replies whether the key exchange is done,
+// as wallet-rpc says it: exchange_multisig_keys returns an address only
+// once the wallet is ready (0.18.0.0 with a multisig_info, 0.17.3 without);
+// any step that returns an address and no multisig_info is done (0.17.3's
+// make_multisig for N-of-N). Everyone must agree, and agree on the address.
+// A wallet that is not done needs an info to pass on, and last says it
+// must be done.
+func (s *setup) complete(ctx context.Context, round *Round, op string, st kexState, last bool) (bool, error) {
+	done := make([]bool, len(st.addrs))
+	nDone := 0
+	for i := range st.addrs {
+		done[i] = st.addrs[i] != "" && (op == walletrpc.MethodExchangeMultisigKeys || st.infos[i] == "")
+		if done[i] {
+			nDone++
+		}
+	}
+	for i := range st.addrs {
+		var err error
+		switch {
+		case nDone == 0 && st.infos[i] == "":
+			err = ErrNoMultisigInfo
+		case nDone == 0 && last:
+			err = ErrKexIncomplete
+		case nDone > 0 && !done[i]:
+			err = ErrRoundMismatch
+		case nDone > 0 && st.addrs[i] != st.addrs[0]:
+			err = ErrAddressMismatch
+		}
+		if err != nil {
+			return false, s.fail(ctx, round, s.stepError(round.Number(), op, i, err))
+		}
+	}
+	return nDone > 0, nil
 }
 
 // points returns the snapshot points before and after round r; rounds past
@@ -262,15 +399,22 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 	}
 	perEndpoint(s.wallets, func(i int) {
 		w := s.wallets[i]
+		ep := w.Client.Endpoint().String()
 		start := time.Now()
 		ran := false
 		failedOp, err := s.esc.withWallet(ctx, w, false, func(ctx context.Context) error {
 			ran = true
 			if snap && pre != "" {
 				preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, nil)
+				if err := s.esc.eps.hungErr(ep); err != nil {
+					// A snapshot read timed out: the step's call would
+					// wait as long again.
+					return err
+				}
 			}
 			if err := fn(ctx, i, w); err != nil {
-				return err
+				s.esc.eps.noteErr(ep, op, err)
+				return explain(err)
 			}
 			if snap && post != "" {
 				postSnaps[i] = s.esc.readWallet(ctx, post, w, time.Now(), nil)
@@ -278,8 +422,9 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 			return nil
 		})
 		if !ran && snap && pre != "" {
-			// The wallet could not be re-opened: say so in its snapshot.
-			preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, fmt.Errorf("%s: %w", failedOp, err))
+			// The wallet could not be re-opened, or its endpoint is hung:
+			// say so in its snapshot.
+			preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, opError(failedOp, err))
 		}
 		if err != nil {
 			if failedOp == "" {
@@ -306,9 +451,12 @@ func (s *setup) stepError(round int, op string, i int, err error) *StepError {
 	return &StepError{EscrowID: s.esc.id, Round: round, Operation: op, Role: w.Role, WalletID: w.ID, Err: err}
 }
 
+// fail records se on the escrow and on round (nil before round 1).
 func (s *setup) fail(ctx context.Context, round *Round, se *StepError) error {
 	s.esc.Fail(ctx, se, ErrorContext{Round: se.Round, Operation: se.Operation, Role: se.Role, WalletID: se.WalletID})
-	round.End(se)
+	if round != nil {
+		round.End(se)
+	}
 	return se
 }
 

@@ -1,6 +1,8 @@
 package otelmsig
 
 import (
+	"time"
+
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -14,6 +16,10 @@ type config struct {
 	shared       bool
 	endpointLock bool
 	noSnapshots  bool
+	// keepMultisigSwitch: SetupMultisig sends prepare_multisig without
+	// enable_multisig_experimental (WithoutEnablingMultisig).
+	keepMultisigSwitch bool
+	snapshotTimeout    time.Duration // 0: DefaultSnapshotTimeout; <0: none
 }
 
 func newConfig(opts []Option) *config {
@@ -96,4 +102,51 @@ func WithEndpointLock() Option {
 // no calls and records nothing.
 func WithSnapshots(on bool) Option {
 	return optionFunc(func(c *config) { c.noSnapshots = !on })
+}
+
+// DefaultSnapshotTimeout bounds the reads of one wallet's snapshot
+// (is_multisig, get_balance, get_address together) when
+// WithSnapshotTimeout is not given. Each read takes milliseconds on a
+// wallet-rpc that answers at all, but on a shared endpoint a read waits in
+// wallet-rpc's one queue behind other escrows' open_wallet calls, seconds
+// each (three escrows racing on a loaded 2-core machine were measured
+// queueing reads past 10 s). A read that runs out of this time marks the
+// endpoint as hung, so the bound must not mistake a busy endpoint for one.
+const DefaultSnapshotTimeout = time.Minute
+
+// WithSnapshotTimeout bounds the reads of each wallet's snapshot together;
+// zero or less leaves only the client's own timeout per call. A snapshot
+// that runs out of time records the timeout, and its endpoint counts as
+// hung for the rest of the escrow (see SetupMultisig).
+func WithSnapshotTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d <= 0 {
+			d = -1
+		}
+		c.snapshotTimeout = d
+	})
+}
+
+// WithoutEnablingMultisig makes SetupMultisig call prepare_multisig without
+// enable_multisig_experimental, for wallets whose multisig switch is set
+// already (made with monero-wallet-cli and "set enable-multisig-experimental
+// 1") or that must not be changed. On monero 0.18 a wallet with the switch
+// off then fails round 2 with -48 (ErrMultisigDisabled) and cannot be
+// rescued. Without this option SetupMultisig switches multisig on in
+// round 1, as an escrow server that creates its wallets with create_wallet
+// needs.
+func WithoutEnablingMultisig() Option {
+	return optionFunc(func(c *config) { c.keepMultisigSwitch = true })
+}
+
+// snapshotDeadline returns the bound of one wallet's snapshot reads, 0 for
+// none.
+func (c *config) snapshotDeadline() time.Duration {
+	switch {
+	case c.snapshotTimeout == 0:
+		return DefaultSnapshotTimeout
+	case c.snapshotTimeout < 0:
+		return 0
+	}
+	return c.snapshotTimeout
 }

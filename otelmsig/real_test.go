@@ -5,8 +5,10 @@ package otelmsig_test
 // missing.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,16 +17,32 @@ import (
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
+// Wallets made over RPC alone (create_wallet; no monero-wallet-cli), each
+// open on its own wallet-rpc: SetupMultisig switches multisig on in round 1
+// and completes in the rounds wallet-rpc 0.18.0.0 needs, recording its
+// version on the RPC spans, the snapshots and in the legacy file.
 func TestRealDedicatedSetup(t *testing.T) {
 	procs := wallettest.StartDedicated(t, wallettest.Config{}, roles...)
-	sr, tp := recorder(t)
+	dir := t.TempDir()
+	exp, err := jsonfile.New(jsonfile.WithDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr), sdktrace.WithSyncer(exp))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	tracker := otelmsig.NewTracker()
 	var wallets []otelmsig.Wallet
 	for i, p := range procs {
@@ -85,6 +103,102 @@ func TestRealDedicatedSetup(t *testing.T) {
 		t.Errorf("%d pollution events on dedicated endpoints", len(pol))
 	}
 	assertNoSecrets(t, spans)
+
+	// The version and the rounds, as 0.18.0.0 answers them.
+	root := rootsNamed(spans, escrowconv.SpanEscrow)[0]
+	ra := attrMap(root.Attributes())
+	if ra[escrowconv.EscrowRPCVersion].AsInt64() != int64(walletrpc.RPCVersion0_18_0) || ra[escrowconv.EscrowRounds].AsInt64() != 3 {
+		t.Errorf("root: version %s, rounds %s; want 65561, 3", ra[escrowconv.EscrowRPCVersion].Emit(), ra[escrowconv.EscrowRounds].Emit())
+	}
+	for _, s := range spans {
+		if s.SpanKind() == trace.SpanKindClient && s.Name() != "get_version" &&
+			attrMap(s.Attributes())[escrowconv.WalletRPCVersion].AsInt64() != int64(walletrpc.RPCVersion0_18_0) {
+			t.Errorf("RPC span %s without wallet.rpc_version 65561", s.Name())
+		}
+	}
+	if err := tp.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, jsonfile.FileName("real-dedicated", false))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jsonfile.Validate(data); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := jsonfile.Load(path)
+	if err != nil || len(evs) != 45 {
+		t.Fatalf("%d events, %v; want 45", len(evs), err)
+	}
+	for _, ev := range evs {
+		if sn, ok := ev.Details.(*jsonfile.Snapshot); ok && (sn.RPCVersion == nil || *sn.RPCVersion != 65561) {
+			t.Errorf("%s of %s: rpc_version %v, want 65561", ev.EventType, ev.Role, sn.RPCVersion)
+		}
+	}
+
+	// A participant that repeats the final exchange (a retry after a lost
+	// reply) is told the exchange is complete: -28 on 0.18.0.0.
+	_, err = wallets[0].Client.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{
+		MultisigInfo: []string{"MultisigxV2Rn", "MultisigxV2Rn"}})
+	if code, _ := walletrpc.ErrorCode(err); !walletrpc.KexComplete(err) || code != walletrpc.CodeAlreadyMultisig {
+		t.Errorf("repeated final exchange: %v, want -28 already finalized", err)
+	}
+	if m, err := wallets[0].Client.IsMultisig(ctx); err != nil || !m.Ready {
+		t.Errorf("after the refused repeat: %+v %v", m, err)
+	}
+}
+
+// Wallets made over RPC and SetupMultisig told not to switch multisig on:
+// round 2 fails with -48, and the error says what to do.
+func TestRealMultisigSwitchOff(t *testing.T) {
+	procs := wallettest.StartDedicated(t, wallettest.Config{}, roles...)
+	_, tp := recorder(t)
+	tracker := otelmsig.NewTracker()
+	var wallets []otelmsig.Wallet
+	for i, p := range procs {
+		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wallets = append(wallets, otelmsig.Wallet{Role: roles[i], ID: "off-" + roles[i], Filename: roles[i], Client: c})
+	}
+	_, err := otelmsig.SetupMultisig(testCtx(t, 2*time.Minute), "real-switch-off", wallets,
+		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithoutEnablingMultisig())
+	var se *otelmsig.StepError
+	if !errors.As(err, &se) || se.Round != 2 || !errors.Is(err, otelmsig.ErrMultisigDisabled) {
+		t.Fatalf("%v, want ErrMultisigDisabled in round 2", err)
+	}
+	if code, _ := walletrpc.ErrorCode(err); code != walletrpc.CodeMultisigDisabled || !strings.Contains(err.Error(), "WithoutEnablingMultisig") {
+		t.Errorf("%v: want -48 with the hint", err)
+	}
+	// Too late now, as the hint says: the flag is refused after make_multisig.
+	_, err = wallets[0].Client.PrepareMultisig(testCtx(t, time.Minute), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+	if code, _ := walletrpc.ErrorCode(err); code != walletrpc.CodeAlreadyMultisig {
+		t.Errorf("prepare_multisig with the flag after make_multisig: %v, want -28", err)
+	}
+}
+
+// The old way still works: wallets made with monero-wallet-cli and
+// "set enable-multisig-experimental 1", SetupMultisig leaving the switch
+// alone.
+func TestRealCLIMadeWallets(t *testing.T) {
+	procs := wallettest.StartDedicated(t, wallettest.Config{CLIWallets: true}, roles...)
+	_, tp := recorder(t)
+	tracker := otelmsig.NewTracker()
+	var wallets []otelmsig.Wallet
+	for i, p := range procs {
+		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wallets = append(wallets, otelmsig.Wallet{Role: roles[i], ID: "cli-" + roles[i], Filename: roles[i], Client: c})
+	}
+	addr, err := otelmsig.SetupMultisig(testCtx(t, 2*time.Minute), "real-cli", wallets,
+		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithoutEnablingMultisig())
+	if err != nil || addr == "" {
+		t.Fatalf("%q %v", addr, err)
+	}
 }
 
 // sharedLayout is one wallet-rpc per role, each holding the wallets of that
@@ -117,7 +231,10 @@ func runConcurrently(t *testing.T, l *sharedLayout, ids []string, tracker *otelm
 		}
 		clients[i] = c
 	}
-	ctx := testCtx(t, 3*time.Minute)
+	// A bound, not a measurement: with the lock the escrows take turns on
+	// each endpoint, and on a loaded 2-core machine (load 15-20 while other
+	// work runs) three of them took over 3 minutes.
+	ctx := testCtx(t, 10*time.Minute)
 	addrs, errs = make([]string, len(ids)), make([]error, len(ids))
 	barrier := make(chan struct{})
 	var ready, wg sync.WaitGroup
@@ -150,7 +267,7 @@ func TestRealSharedEndpoints(t *testing.T) {
 		for _, id := range off {
 			names = append(names, id+"-"+roles[i])
 		}
-		wg.Go(func() { perr[i] = p.ProvisionWallets(ctx, names...) })
+		wg.Go(func() { perr[i] = p.CreateWallets(ctx, names...) })
 	}
 	wg.Wait()
 	for _, err := range perr {
@@ -158,10 +275,10 @@ func TestRealSharedEndpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The lock-on escrows need fresh wallets too. Making a wallet with the
-	// CLI costs seconds of CPU, so they are copies of the lock-off ones
-	// taken before use, combined so that each escrow gets a new set of
-	// keys: escrow on-k takes role i from off-((k+i) mod 3).
+	// The lock-on escrows need fresh wallets too. create_wallet costs
+	// wallet-rpc seconds, one at a time per process, so they are copies of
+	// the lock-off ones taken before use, combined so that each escrow gets
+	// a new set of keys: escrow on-k takes role i from off-((k+i) mod 3).
 	for i, p := range procs {
 		for k, id := range on {
 			src := off[(k+i)%len(off)] + "-" + roles[i]

@@ -28,6 +28,10 @@ type WalletSnapshot struct {
 	Filename string
 	Endpoint string // host:port of the wallet-rpc
 	Port     int
+	// RPCVersion is what the wallet-rpc answered to get_version
+	// (major<<16|minor), 0 when not known: SetupMultisig asks it once per
+	// endpoint before round 1.
+	RPCVersion uint32
 
 	Time     time.Time     // when the snapshot started
 	Duration time.Duration // how long it took
@@ -40,8 +44,16 @@ type WalletSnapshot struct {
 	FileExists bool   // whether Wallet.Path exists; false when no path is known
 	FilePerms  string // owner permission bits such as "rw-"; "" when not known
 
+	// MixedWallets says the reads may have come from different wallets:
+	// this process sent an open_wallet (or create/close) to the endpoint
+	// between the first and the last read, or, with WithSharedEndpoints,
+	// get_address answered differently before and after the other reads.
+	// Err says which.
+	MixedWallets bool
+
 	// Err says what could not be read; the fields that could be read are
-	// set anyway.
+	// set anyway. The reads stop at the first transport error (a wallet-rpc
+	// that timed out once would time out again).
 	Err error
 }
 
@@ -50,8 +62,16 @@ type WalletSnapshot struct {
 // constants): is_multisig, get_balance and get_address over the wallet's
 // client (spans marked escrow.snapshot_call=true when the client is
 // instrumented), the SHA-256 of the address, whether Wallet.Path exists and
-// its owner permission bits, the RPC port, when the snapshot started and how
-// long it took.
+// its owner permission bits, the RPC port and version, when the snapshot
+// started and how long it took.
+//
+// The reads of one wallet share one deadline (WithSnapshotTimeout, default
+// DefaultSnapshotTimeout) and stop at the first transport error. A read
+// that timed out marks the endpoint as hung for the rest of the escrow:
+// later snapshots and steps there make no calls and record ErrEndpointHung.
+// With WithSharedEndpoints the snapshot reads get_address before and after
+// the other reads; an address that changed, or an open_wallet that this
+// process sent to the endpoint between the reads, sets MixedWallets.
 //
 // Wallets on different endpoints are read concurrently. With
 // WithSharedEndpoints each wallet is re-opened first (and with
@@ -113,44 +133,37 @@ func (e *Escrow) snapshotOne(ctx context.Context, point string, w Wallet) Wallet
 		return nil
 	})
 	if !read {
-		s = e.readWallet(ctx, point, w, start, fmt.Errorf("%s: %w", op, err))
+		s = e.readWallet(ctx, point, w, start, opError(op, err))
 	}
 	return s
 }
 
+// opError prefixes err with the step that failed, when there is one.
+func opError(op string, err error) error {
+	if op == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
 // readWallet reads the state of w, which must be the open wallet on its
-// endpoint, with ctx marked for snapshot calls. With a non-nil skip it makes
-// no calls and records skip as the error.
+// endpoint, with ctx marked for snapshot calls. With a non-nil skip, or
+// when the endpoint is known to be hung, it makes no calls and records why.
 func (e *Escrow) readWallet(ctx context.Context, point string, w Wallet, start time.Time, skip error) WalletSnapshot {
 	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: start}
 	var errs []error
 	if w.Client != nil {
 		ep := w.Client.Endpoint()
 		s.Endpoint, s.Port = ep.String(), ep.Port
+		s.RPCVersion = e.eps.versionOf(s.Endpoint)
+		if skip == nil {
+			skip = e.eps.hungErr(s.Endpoint)
+		}
 	}
 	if skip != nil {
 		errs = append(errs, skip)
 	} else {
-		if ci := callFromContext(ctx); ci == nil || !ci.snapshot {
-			ctx = context.WithValue(ctx, callKey, newCallInfo(w, true))
-		}
-		if m, err := w.Client.IsMultisig(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("is_multisig: %w", err))
-		} else {
-			s.Multisig = m
-		}
-		if b, err := w.Client.GetBalance(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("get_balance: %w", err))
-		} else {
-			s.Balance = b
-		}
-		if a, err := w.Client.GetAddress(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("get_address: %w", err))
-		} else {
-			s.Address = a.Address
-			sum := sha256.Sum256([]byte(a.Address))
-			s.AddressHash = hex.EncodeToString(sum[:])
-		}
+		errs = e.readRPC(ctx, &s, w)
 	}
 	if w.Path != "" {
 		fi, err := os.Stat(w.Path)
@@ -164,6 +177,76 @@ func (e *Escrow) readWallet(ctx context.Context, point string, w Wallet, start t
 	s.Duration = time.Since(start)
 	s.Err = errors.Join(errs...)
 	return s
+}
+
+// readRPC makes the snapshot's reads into s, under the snapshot deadline,
+// stopping at the first transport error, and returns what failed.
+func (e *Escrow) readRPC(ctx context.Context, s *WalletSnapshot, w Wallet) []error {
+	if ci := callFromContext(ctx); ci == nil || !ci.snapshot {
+		ctx = context.WithValue(ctx, callKey, newCallInfo(w, true, s.RPCVersion))
+	}
+	if d := e.cfg.snapshotDeadline(); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	type snapshotRead struct {
+		method string
+		read   func() error
+	}
+	var before string // get_address before the other reads (shared endpoints)
+	reads := []snapshotRead{
+		{walletrpc.MethodIsMultisig, func() (err error) { s.Multisig, err = w.Client.IsMultisig(ctx); return err }},
+		{walletrpc.MethodGetBalance, func() (err error) { s.Balance, err = w.Client.GetBalance(ctx); return err }},
+		{walletrpc.MethodGetAddress, func() error {
+			a, err := w.Client.GetAddress(ctx)
+			if err == nil {
+				s.Address = a.Address
+				sum := sha256.Sum256([]byte(a.Address))
+				s.AddressHash = hex.EncodeToString(sum[:])
+			}
+			return err
+		}},
+	}
+	if e.cfg.shared {
+		// On a shared endpoint another client may switch wallets between
+		// the reads: an address read first and last shows it.
+		reads = append([]snapshotRead{{walletrpc.MethodGetAddress, func() error {
+			a, err := w.Client.GetAddress(ctx)
+			if err == nil {
+				before = a.Address
+			}
+			return err
+		}}}, reads...)
+	}
+
+	seq0, _ := e.cfg.tracker.openSeq(s.Endpoint)
+	var errs []error
+	for i, r := range reads {
+		err := r.read()
+		if err == nil {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", r.method, err))
+		e.eps.noteErr(s.Endpoint, r.method, err)
+		var te *walletrpc.TransportError
+		if errors.As(err, &te) {
+			// The next read would fail the same way, or wait as long.
+			if i < len(reads)-1 {
+				errs = append(errs, fmt.Errorf("later reads skipped after %s's %s error", r.method, te.Kind))
+			}
+			return errs
+		}
+	}
+	if seq1, open := e.cfg.tracker.openSeq(s.Endpoint); seq1 != seq0 {
+		s.MixedWallets = true
+		errs = append(errs, fmt.Errorf("reads may come from different wallets: this process switched %s to wallet %q between them", s.Endpoint, open))
+	}
+	if before != "" && s.Address != "" && before != s.Address {
+		s.MixedWallets = true
+		errs = append(errs, errors.New("reads come from different wallets: get_address answered differently before and after the other reads"))
+	}
+	return errs
 }
 
 // ownerPerms spells the owner's permission bits like ls: "rw-".
@@ -182,7 +265,7 @@ func ownerPerms(m fs.FileMode) string {
 }
 
 func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
-	a := make([]attribute.KeyValue, 0, 22)
+	a := make([]attribute.KeyValue, 0, 24)
 	a = append(a,
 		e.idAttr,
 		str(escrowconv.SnapshotPoint, s.Point),
@@ -197,6 +280,12 @@ func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
 	}
 	if s.Port != 0 {
 		a = append(a, escrowconv.WalletRPCPort.Int(s.Port))
+	}
+	if s.RPCVersion != 0 {
+		a = append(a, escrowconv.WalletRPCVersion.Int64(int64(s.RPCVersion)))
+	}
+	if s.MixedWallets {
+		a = append(a, escrowconv.SnapshotMixedWallets.Bool(true))
 	}
 	if s.FilePerms != "" {
 		a = append(a, str(escrowconv.WalletFilePerms, s.FilePerms))
@@ -274,11 +363,17 @@ func (e *Escrow) pollute(span trace.Span, p Pollution) {
 
 // withWallet runs fn with a context for w's calls, after taking the
 // endpoint lock and re-opening w when the escrow's options say so. op names
-// the step that failed when it was the re-open ("open_wallet") or the lock.
+// the step that failed when it was the re-open ("open_wallet") or the lock
+// ("endpoint_lock"); it is "" when fn failed or did not run because the
+// endpoint is hung.
 func (e *Escrow) withWallet(ctx context.Context, w Wallet, snapshot bool, fn func(context.Context) error) (op string, err error) {
-	ctx = context.WithValue(ctx, callKey, newCallInfo(w, snapshot))
+	ep := w.Client.Endpoint().String()
+	if err := e.eps.hungErr(ep); err != nil {
+		return "", err
+	}
+	ctx = context.WithValue(ctx, callKey, newCallInfo(w, snapshot, e.eps.versionOf(ep)))
 	if e.cfg.endpointLock {
-		unlock, err := e.cfg.tracker.Lock(ctx, w.Client.Endpoint().String())
+		unlock, err := e.cfg.tracker.Lock(ctx, ep)
 		if err != nil {
 			return "endpoint_lock", err
 		}
@@ -288,9 +383,10 @@ func (e *Escrow) withWallet(ctx context.Context, w Wallet, snapshot bool, fn fun
 	// flight) is still open: no other escrow of this process can have
 	// switched it. Re-opening costs wallet-rpc seconds (it saves the
 	// previous wallet and loads the next).
-	if e.cfg.shared && !(e.cfg.endpointLock && e.cfg.tracker.isOpen(w.Client.Endpoint().String(), w.Filename)) {
+	if e.cfg.shared && !(e.cfg.endpointLock && e.cfg.tracker.isOpen(ep, w.Filename)) {
 		if err := w.Client.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: w.Filename, Password: w.Password}); err != nil {
-			return "open_wallet", err
+			e.eps.noteErr(ep, walletrpc.MethodOpenWallet, err)
+			return walletrpc.MethodOpenWallet, err
 		}
 	}
 	return "", fn(ctx)

@@ -120,21 +120,21 @@ func (t *Tracker) Lock(ctx context.Context, endpoint string) (unlock func(), err
 	}
 }
 
-// begin records that a call of method, which may change the open wallet,
-// is being sent to endpoint. It returns what end needs, nil when the call
-// does not change the open wallet.
+// begin records that req, which may change the open wallet, is being sent
+// to endpoint. It returns what end needs, nil when the call does not change
+// the open wallet.
 func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string) *pendingOpen {
 	var w OpenWallet
-	switch req.Method {
-	case "open_wallet", "create_wallet", "restore_deterministic_wallet":
-		name, ok := filenameParam(req.Params)
+	switch req.WalletEffect() {
+	case walletrpc.OpensWallet:
+		name, ok := req.OpenedWallet()
 		if !ok {
 			// Which wallet it opens is unknown: so is what is open after it.
 			t.Forget(endpoint)
 			return nil
 		}
 		w = OpenWallet{Filename: name, EscrowID: escrowID}
-	case "close_wallet":
+	case walletrpc.ClosesWallet:
 		w = OpenWallet{EscrowID: escrowID}
 	default:
 		return nil
@@ -191,35 +191,22 @@ func isRPCError(err error) bool {
 	return ok
 }
 
-// filenameParam finds the wallet file name in the params of create_wallet,
-// open_wallet or restore_deterministic_wallet, whether the typed methods or
-// Call passed them.
-func filenameParam(p any) (string, bool) {
-	switch v := p.(type) {
-	case *walletrpc.OpenWalletParams:
-		if v != nil {
-			return v.Filename, true
-		}
-	case walletrpc.OpenWalletParams:
-		return v.Filename, true
-	case *walletrpc.CreateWalletParams:
-		if v != nil {
-			return v.Filename, true
-		}
-	case walletrpc.CreateWalletParams:
-		return v.Filename, true
-	case *walletrpc.RestoreDeterministicWalletParams:
-		if v != nil {
-			return v.Filename, true
-		}
-	case walletrpc.RestoreDeterministicWalletParams:
-		return v.Filename, true
-	case map[string]any:
-		s, ok := v["filename"].(string)
-		return s, ok
-	case map[string]string:
-		s, ok := v["filename"]
-		return s, ok
+// openSeq identifies the open (or close) whose wallet a call sent now to
+// endpoint meets: the sequence number of the last one in flight, else of
+// the last one that succeeded; 0 when nothing is known. Two reads that see
+// different numbers may have acted on different wallets.
+func (t *Tracker) openSeq(endpoint string) (seq uint64, filename string) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	st := t.eps[endpoint]
+	switch {
+	case st == nil:
+		return 0, ""
+	case len(st.pending) > 0:
+		p := st.pending[len(st.pending)-1]
+		return p.seq, p.w.Filename
+	case !st.known:
+		return 0, ""
 	}
-	return "", false
+	return st.curSeq, st.cur.Filename
 }

@@ -73,7 +73,7 @@ func runSetups(t testing.TB, ctx context.Context, prefix string, n int) []string
 
 // Disabled, by ENABLE_INSTRUMENTATION unset or by OTEL_SDK_DISABLED=true
 // (even over WithEnabled(true)): no files, the no-op provider, exactly the
-// protocol calls.
+// setup's own calls (no snapshot reads).
 func TestSetupDisabled(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -102,9 +102,17 @@ func TestSetupDisabled(t *testing.T) {
 				t.Fatal(err)
 			}
 			tracker := otelmsig.NewTracker()
-			ws := fakeWallets(t, "esc-off", tracker)
+			ws, servers := fakeEscrow(t, "esc-off", tracker)
 			if _, err := otelmsig.SetupMultisig(ctx, "esc-off", ws, otelmsig.WithTracker(tracker)); err != nil {
 				t.Fatal(err)
+			}
+			// Only the setup's own calls: the version check and the protocol;
+			// no snapshot reads.
+			want := "get_version prepare_multisig make_multisig exchange_multisig_keys exchange_multisig_keys"
+			for i, srv := range servers {
+				if got := strings.Join(srv.CallLog(), " "); got != want {
+					t.Errorf("wallet-rpc %d got calls %q, want %q", i, got, want)
+				}
 			}
 			if err := shutdown(ctx); err != nil {
 				t.Fatal(err)

@@ -537,7 +537,11 @@ func TestRequestOnTheWire(t *testing.T) {
 		{"get_balance", func() error { _, err := c.GetBalance(ctx); return err }, `{"account_index":0}`},
 		{"get_height", func() error { _, err := c.GetHeight(ctx); return err }, ""},
 		{"is_multisig", func() error { _, err := c.IsMultisig(ctx); return err }, ""},
-		{"prepare_multisig", func() error { _, err := c.PrepareMultisig(ctx); return err }, ""},
+		{"prepare_multisig", func() error {
+			_, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+			return err
+		}, `{"enable_multisig_experimental":true}`},
+		{"prepare_multisig", func() error { _, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{}); return err }, `{}`},
 		{"make_multisig", func() error {
 			_, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: []string{"info-b", "info-c"}, Threshold: 2})
 			return err
@@ -546,6 +550,10 @@ func TestRequestOnTheWire(t *testing.T) {
 			_, err := c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{"x", "y"}, Password: ""})
 			return err
 		}, `{"multisig_info":["x","y"],"password":""}`},
+		{"exchange_multisig_keys", func() error {
+			_, err := c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{"x"}, ForceUpdateUseWithCaution: true})
+			return err
+		}, `{"multisig_info":["x"],"password":"","force_update_use_with_caution":true}`},
 		{"export_multisig_info", func() error { _, err := c.ExportMultisigInfo(ctx); return err }, ""},
 		{"import_multisig_info", func() error {
 			_, err := c.ImportMultisigInfo(ctx, walletrpc.ImportMultisigInfoParams{Info: []string{"i"}})

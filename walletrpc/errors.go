@@ -3,6 +3,7 @@ package walletrpc
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error is a JSON-RPC error returned by monero-wallet-rpc. wallet-rpc sends
@@ -18,13 +19,13 @@ func (e *Error) Error() string {
 
 // JSON-RPC error codes seen from monero-wallet-rpc 0.18.
 const (
-	CodeUnknownError        = -1  // also "Failed to open wallet", "Invalid filename"
+	CodeUnknownError        = -1  // also "Failed to open wallet", "Invalid filename", a repeated final exchange_multisig_keys from 0.18.1.2 ("... kex is already complete.")
 	CodeNotOpen             = -13 // "No wallet file": no wallet is open
 	CodeWalletAlreadyExists = -21
-	CodeAlreadyMultisig     = -28 // "This wallet is already multisig"
+	CodeAlreadyMultisig     = -28 // "This wallet is already multisig"; a repeated final exchange_multisig_keys up to 0.18.1.1: "This wallet is multisig, and already finalized"
 	CodeNotMultisig         = -31 // "This wallet is not multisig"
 	CodeAttributeNotFound   = -45
-	CodeMultisigDisabled    = -48 // multisig wallet without enable-multisig-experimental
+	CodeMultisigDisabled    = -48 // multisig wallet without enable-multisig-experimental (see PrepareMultisigParams)
 	CodeParseError          = -32700
 	CodeInvalidRequest      = -32600
 	CodeMethodNotFound      = -32601
@@ -76,3 +77,23 @@ func (e *TransportError) Error() string {
 }
 
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// KexComplete reports whether err is wallet-rpc's refusal of an
+// exchange_multisig_keys call on a wallet whose key exchange is already
+// complete, as a participant that retries a lost reply gets: -28 "This
+// wallet is multisig, and already finalized" up to 0.18.1.1 (measured on
+// 0.18.0.0), -1 "multisig account: tried to update kex, but kex is already
+// complete." from 0.18.1.2. The wallet is fine; is_multisig says ready.
+func KexComplete(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case CodeAlreadyMultisig:
+		return strings.Contains(e.Message, "already finalized")
+	case CodeUnknownError:
+		return strings.Contains(e.Message, "kex is already complete")
+	}
+	return false
+}

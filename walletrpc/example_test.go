@@ -112,7 +112,7 @@ func ExampleWithMiddleware() {
 	}
 	ctx := context.Background()
 	_, _ = c.IsMultisig(ctx)
-	_, _ = c.PrepareMultisig(ctx)
+	_, _ = c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 	// Output:
 	// is_multisig: ok
 	// prepare_multisig: json-rpc error -13

@@ -58,7 +58,7 @@ func wantRPCError(t *testing.T, what string, err error, code int, msg string) {
 	}
 }
 
-// addressFile reads the address monero-wallet-cli wrote next to a wallet.
+// addressFile reads the address wallet-rpc (or monero-wallet-cli) wrote next to a wallet.
 func addressFile(t *testing.T, dir, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name+".address.txt"))
@@ -149,7 +149,8 @@ func TestRealDigestAuth(t *testing.T) {
 }
 
 // The whole 2-of-3 key exchange on three real processes, each with its own
-// multisig-capable wallet open, through the typed client.
+// wallet, made over RPC, open, through the typed client (prepare_multisig
+// switches multisig on).
 func TestRealMultisigKeyExchange(t *testing.T) {
 	t.Parallel()
 	roles := []string{"buyer", "vendor", "arbiter"}
@@ -194,7 +195,7 @@ func TestRealMultisigKeyExchange(t *testing.T) {
 	// Round 1: prepare_multisig.
 	prepared := make([]string, 3)
 	check("prepare_multisig", onEach(3, func(i int) error {
-		r, err := clients[i].PrepareMultisig(ctx)
+		r, err := clients[i].PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		if err == nil {
 			prepared[i] = r.MultisigInfo
 		}
@@ -315,7 +316,7 @@ func TestRealSilentWalletSwitch(t *testing.T) {
 	t.Parallel()
 	p := wallettest.Start(t, 1, wallettest.Config{})[0]
 	ctx := realCtx(t)
-	if err := p.ProvisionWallets(ctx, "A", "B"); err != nil {
+	if err := p.CreateWallets(ctx, "A", "B"); err != nil {
 		t.Fatal(err)
 	}
 	addrA, addrB := addressFile(t, p.WalletDir, "A"), addressFile(t, p.WalletDir, "B")
@@ -381,14 +382,14 @@ func TestRealErrorCodes(t *testing.T) {
 		t.Error("create_wallet ../escape wrote outside the wallet dir")
 	}
 
-	// Three wallets made by wallet-rpc itself, so without
-	// enable-multisig-experimental. b and c only contribute their infos.
+	// Three wallets made by wallet-rpc itself, prepared without
+	// enable_multisig_experimental. b and c only contribute their infos.
 	infos := map[string]string{}
 	for _, w := range []struct{ name, password string }{{"b", ""}, {"c", "pw-c"}} {
 		if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: w.name, Password: w.password}); err != nil {
 			t.Fatalf("create_wallet %s: %v", w.name, err)
 		}
-		r, err := c.PrepareMultisig(ctx)
+		r, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{})
 		if err != nil {
 			t.Fatalf("prepare_multisig on %s: %v", w.name, err)
 		}
@@ -410,11 +411,11 @@ func TestRealErrorCodes(t *testing.T) {
 
 	// exchange_multisig_keys on a plain wallet: -31 not multisig. After
 	// make_multisig it is multisig, and the exchange fails with -48 because
-	// multisig was never enabled in monero-wallet-cli.
+	// prepare_multisig was called without enable_multisig_experimental.
 	if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: "a"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PrepareMultisig(ctx); err != nil {
+	if _, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{}); err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{

@@ -5,7 +5,9 @@ package walletrpc
 // strings here; it is the tracing layer's job never to record params or
 // results, and it does not.
 
-// GetVersionResult is the reply of get_version.
+// GetVersionResult is the reply of get_version. Version is the RPC version,
+// major<<16 | minor (see RPCVersionString); Release is false on builds that
+// are not release builds (Debian's 0.18.0.0 says false).
 type GetVersionResult struct {
 	Version uint32 `json:"version"`
 	Release bool   `json:"release"`
@@ -96,6 +98,16 @@ type IsMultisigResult struct {
 	Total     uint32 `json:"total"`
 }
 
+// PrepareMultisigParams are the params of prepare_multisig.
+type PrepareMultisigParams struct {
+	// EnableMultisigExperimental switches multisig on for the open wallet
+	// before preparing it (monero 0.18 and later; earlier versions ignore
+	// it). It is the RPC twin of monero-wallet-cli's "set
+	// enable-multisig-experimental 1", and the only way to switch it on over
+	// RPC: after make_multisig it is too late (-28).
+	EnableMultisigExperimental bool `json:"enable_multisig_experimental,omitempty"`
+}
+
 // PrepareMultisigResult is the reply of prepare_multisig. MultisigInfo is key
 // material: never log it.
 type PrepareMultisigResult struct {
@@ -120,10 +132,16 @@ type MakeMultisigResult struct {
 type ExchangeMultisigKeysParams struct {
 	MultisigInfo []string `json:"multisig_info"`
 	Password     string   `json:"password"`
+	// ForceUpdateUseWithCaution asks wallet-rpc 0.18.1.2 and later to redo
+	// a round it has already done with new messages, as its name says;
+	// earlier versions ignore it.
+	ForceUpdateUseWithCaution bool `json:"force_update_use_with_caution,omitempty"`
 }
 
 // ExchangeMultisigKeysResult is the reply of exchange_multisig_keys. Address
-// is empty until the last round. MultisigInfo is key material.
+// is empty until the key exchange is complete; the round that completes it
+// returns the shared address (0.18.0.0 still returns a MultisigInfo with it,
+// 0.17.3 an empty one). MultisigInfo is key material.
 type ExchangeMultisigKeysResult struct {
 	Address      string `json:"address"`
 	MultisigInfo string `json:"multisig_info"`

@@ -11,8 +11,9 @@
 // # demo
 //
 // The demo starts monero-wallet-rpc processes (offline, testnet, loopback,
-// temporary wallet directories), creates multisig-capable wallets for them
-// with monero-wallet-cli, and runs otelmsig.SetupMultisig with the
+// temporary wallet directories), creates wallets on them over RPC
+// (create_wallet, as escrow servers do; SetupMultisig switches multisig on
+// in round 1), and runs otelmsig.SetupMultisig with the
 // instrumentation that otelsetup.Setup builds from the environment
 // (ENABLE_INSTRUMENTATION, OTEL_*). When ENABLE_INSTRUMENTATION is unset
 // the demo turns instrumentation on itself and says so; set to 0 it is a

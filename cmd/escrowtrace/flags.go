@@ -12,7 +12,7 @@ import (
 )
 
 // Bounds of the demo's flags. Each escrow costs three wallets, and
-// monero-wallet-cli needs 2.6-4 s of CPU per wallet.
+// create_wallet takes wallet-rpc about 1.6 s per wallet.
 const (
 	maxEscrows = 20
 	maxJobs    = 16
@@ -34,8 +34,9 @@ type demoOptions struct {
 	timeline bool
 }
 
-// defaultJobs is how many monero-wallet-cli run at once: one per core, at
-// most four (more only makes each slower).
+// defaultJobs is how many create_wallet calls run at once (each on its own
+// wallet-rpc; one wallet-rpc serves one at a time): one per core, at most
+// four (more only makes each slower).
 func defaultJobs() int { return min(max(runtime.NumCPU(), 1), 4) }
 
 // parseDemoFlags parses the demo's arguments. It returns flag.ErrHelp for
@@ -52,7 +53,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.StringVar(&o.rpc, "rpc", layoutDedicated, "wallet-rpc layout: dedicated (three processes per escrow) or shared (one process per role for all escrows)")
 	fs.BoolVar(&o.safe, "safe", false, "hold a per-endpoint lock across re-open and call (otelmsig.WithEndpointLock), which prevents cache pollution with --rpc shared")
 	fs.StringVar(&o.out, "out", defOut, "directory for the escrow_<id>.json files; the default is $"+otelsetup.EnvTraceDir+" when set")
-	fs.IntVar(&o.jobs, "jobs", defaultJobs(), fmt.Sprintf("wallets created at once by monero-wallet-cli (1..%d)", maxJobs))
+	fs.IntVar(&o.jobs, "jobs", defaultJobs(), fmt.Sprintf("wallets created at once, over RPC with create_wallet (1..%d)", maxJobs))
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.timeline, "timeline", false, "print every escrow's timeline, not only a single escrow's")
 	fs.Usage = func() {
@@ -60,7 +61,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 		fmt.Fprint(w, `Usage: escrowtrace demo [flags]
 
 Starts real monero-wallet-rpc processes (offline, testnet, loopback only),
-creates multisig-capable wallets, runs instrumented 2-of-3 multisig setups
+creates wallets over RPC, runs instrumented 2-of-3 multisig setups
 (otelmsig.SetupMultisig), writes escrow_<id>.json into --out, and prints what
 the tracing recorded: a timeline for one escrow, a summary table for several.
 

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/escrowtrace/escrowtrace/otelmsig"
-	"github.com/escrowtrace/escrowtrace/walletrpc"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -107,14 +106,14 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 		}
 	}
 	total := n * len(roles)
-	r.log.Printf("starting %d monero-wallet-rpc process%s and creating %d multisig-capable wallet%s (%d at a time)",
+	r.log.Printf("starting %d monero-wallet-rpc process%s and creating %d wallet%s over RPC (%d at a time)",
 		len(hosts), plural(len(hosts), "es"), total, plural(total, "s"), opts.jobs)
 
 	// The first failure cancels the rest (errgroup); their errors are its
 	// echoes.
 	g, ctx := errgroup.WithContext(ctx)
 	startSem := make(chan struct{}, maxStarting)
-	cliSem := make(chan struct{}, opts.jobs)
+	createSem := make(chan struct{}, opts.jobs)
 	var (
 		mu      sync.Mutex
 		created int
@@ -126,7 +125,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 				return err
 			}
 			for _, s := range h.wallets {
-				took, err := createWallet(ctx, cliSem, p.WalletDir, s.name)
+				took, err := createWallet(ctx, createSem, p, s.name)
 				if err != nil {
 					return err
 				}
@@ -139,19 +138,9 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 				if err != nil {
 					return err
 				}
-				if opts.rpc == layoutDedicated {
-					// Each role's wallet open on its own wallet-rpc, as
-					// SetupMultisig expects without WithSharedEndpoints. The
-					// client for this is not instrumented: the open is not
-					// part of any escrow.
-					plain, err := p.Client()
-					if err == nil {
-						err = plain.OpenWallet(ctx, walletrpc.OpenWalletParams{Filename: s.name})
-					}
-					if err != nil {
-						return fmt.Errorf("open wallet %s on %s: %w", s.name, p.URL, err)
-					}
-				}
+				// Dedicated: create_wallet left the role's wallet open on
+				// its own wallet-rpc, as SetupMultisig expects without
+				// WithSharedEndpoints. Shared: each step re-opens it.
 				plans[s.escrow].wallets[s.role] = otelmsig.Wallet{
 					Role:     roles[s.role],
 					ID:       s.name,
@@ -186,7 +175,9 @@ func (r *rig) startProcess(ctx context.Context, sem chan struct{}, label string)
 	return p, nil
 }
 
-func createWallet(ctx context.Context, sem chan struct{}, dir, name string) (time.Duration, error) {
+// createWallet makes wallet name on p over RPC (create_wallet), as escrow
+// servers do, once sem lets it.
+func createWallet(ctx context.Context, sem chan struct{}, p *wallettest.Process, name string) (time.Duration, error) {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -194,7 +185,7 @@ func createWallet(ctx context.Context, sem chan struct{}, dir, name string) (tim
 	}
 	defer func() { <-sem }()
 	start := time.Now()
-	err := wallettest.CreateMultisigWallet(ctx, dir, name)
+	err := p.CreateWallets(ctx, name)
 	return since(start), err
 }
 

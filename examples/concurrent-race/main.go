@@ -14,10 +14,10 @@
 //	go run ./examples/concurrent-race --escrows 3
 //	go run ./examples/concurrent-race --buyer URL --vendor URL --arbiter URL --wallets w1,w2,w3,w4
 //
-// With your own wallet-rpcs, --wallets names 2×--escrows fresh
-// multisig-capable wallet files that exist on each of the three (in each
-// one's --wallet-dir); the first half race, the second half run with the
-// lock. WALLET_PASSWORD is their password, WALLET_RPC_LOGIN=user:pass the
+// With your own wallet-rpcs, --wallets names 2×--escrows fresh wallet
+// files that exist on each of the three (in each one's --wallet-dir; made
+// with create_wallet is fine, SetupMultisig switches multisig on); the
+// first half race, the second half run with the lock. WALLET_PASSWORD is their password, WALLET_RPC_LOGIN=user:pass the
 // RPC login, if any.
 package main
 
@@ -246,9 +246,8 @@ func describe(s sdktrace.ReadOnlySpan, ev sdktrace.Event) string {
 		a[string(escrowconv.PollutionActualWallet)], a[string(escrowconv.PollutionOtherEscrowID)])
 }
 
-// startWalletRPCs starts one wallet-rpc per role and creates on each the
-// 2×escrows multisig-capable wallets of both phases, two at a time (each
-// takes monero-wallet-cli a few seconds of CPU).
+// startWalletRPCs starts one wallet-rpc per role and creates on each, over
+// RPC, the 2×escrows wallets of both phases.
 func startWalletRPCs(ctx context.Context, c *config, w io.Writer) (stop func(), err error) {
 	fmt.Fprintf(w, "starting three monero-wallet-rpc processes and creating %d wallets...\n", 2*c.escrows*len(roles))
 	start := time.Now()
@@ -265,30 +264,30 @@ func startWalletRPCs(ctx context.Context, c *config, w io.Writer) (stop func(), 
 	for k := range 2 * c.escrows {
 		c.wallets = append(c.wallets, fmt.Sprintf("escrow%d", k+1))
 	}
-	sem := make(chan struct{}, 2)
-	errs := make([]error, len(roles)*len(c.wallets))
+	// Over RPC, as escrow servers make wallets: create_wallet on each
+	// role's wallet-rpc (one at a time there, the processes in parallel).
+	// SetupMultisig switches multisig on in round 1.
+	errs := make([]error, len(roles))
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		created int
 	)
+	total := len(roles) * len(c.wallets)
 	for i, p := range procs {
 		c.urls[i] = p.URL
 		c.paths = append(c.paths, p.WalletDir)
-		for k, name := range c.wallets {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				err := wallettest.CreateMultisigWallet(ctx, p.WalletDir, name)
-				errs[i*len(c.wallets)+k] = err
-				if err == nil {
-					mu.Lock()
-					created++
-					fmt.Fprintf(w, "  %2d/%d  %s's wallet %s\n", created, len(errs), roles[i], name)
-					mu.Unlock()
+		wg.Go(func() {
+			for _, name := range c.wallets {
+				if errs[i] = p.CreateWallets(ctx, name); errs[i] != nil {
+					return
 				}
-			})
-		}
+				mu.Lock()
+				created++
+				fmt.Fprintf(w, "  %2d/%d  %s's wallet %s\n", created, total, roles[i], name)
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -9,9 +9,10 @@
 //	go run ./examples/manual-orchestrator --buyer URL --vendor URL --arbiter URL
 //	go run ./examples/manual-orchestrator --break-round 2   # see a failure
 //
-// With your own wallet-rpcs, each must have a fresh multisig-capable wallet
-// open (WALLET_PASSWORD is its password, WALLET_RPC_LOGIN=user:pass the RPC
-// login, if any).
+// With your own wallet-rpcs, each must have a fresh wallet open (made with
+// create_wallet is fine: prepare_multisig switches multisig on);
+// WALLET_PASSWORD is its password, WALLET_RPC_LOGIN=user:pass the RPC
+// login, if any.
 package main
 
 import (
@@ -123,7 +124,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 }
 
 // participants connects to the given wallet-rpcs, or starts three with a
-// fresh multisig-capable wallet open on each.
+// fresh wallet, made over RPC, open on each.
 func participants(ctx context.Context, escrowID string, urls []*string, stdout io.Writer) ([]participant, func(), error) {
 	ps := make([]participant, len(roles))
 	stop := func() {}
@@ -133,7 +134,7 @@ func participants(ctx context.Context, escrowID string, urls []*string, stdout i
 		for i, r := range roles {
 			names[i] = r + "-" + escrowID[:min(8, len(escrowID))]
 		}
-		fmt.Fprintln(stdout, "starting three monero-wallet-rpc processes with a multisig-capable wallet each...")
+		fmt.Fprintln(stdout, "starting three monero-wallet-rpc processes with a new wallet each...")
 		procs, err := wallettest.Dedicated(ctx, wallettest.Config{}, names...)
 		if err != nil {
 			return nil, nil, err

@@ -48,8 +48,11 @@ func setupEscrow(ctx context.Context, escrowID string, ps []participant, breakRo
 	rctx, round := esc.StartRound(ctx, 1, "make_multisig")    // +trace
 	esc.Snapshot(rctx, escrowconv.PointPreRound1, wallets...) // +trace
 	infos := make([]string, len(ps))
+	// The flag switches multisig on, which monero 0.18 needs for wallets
+	// made with create_wallet; after make_multisig it is too late.
+	prep := walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true}
 	for i, p := range ps {
-		r, err := p.client.PrepareMultisig(call(rctx, p))
+		r, err := p.client.PrepareMultisig(call(rctx, p), prep)
 		if err != nil {
 			return "", failed(rctx, round, "prepare_multisig", p, err)
 		}

@@ -3,6 +3,7 @@ package jsonfile
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -311,6 +312,11 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 		snap.OpenWalletsCount = &v
 	}
 	snap.WalletFilename = cut(e.str(escrowconv.WalletFilename))
+	if n, ok := e.int(escrowconv.WalletRPCVersion); ok && n > 0 && n <= math.MaxInt32 {
+		v := int(n)
+		snap.RPCVersion = &v
+	}
+	snap.MixedWallets, _ = e.bool(escrowconv.SnapshotMixedWallets)
 
 	typ := e.str(escrowconv.SnapshotPoint)
 	if p, ok := internPoint(typ); ok {

@@ -31,14 +31,20 @@
 //	                                              code: rpc.response.status_code as an int,
 //	                                              absent for transport errors}
 //	                                           role wallet.role, rpc_port server.port
-//	... with escrow.snapshot_call=true         nothing (the call only fed a snapshot)
+//	... with escrow.snapshot_call=true         nothing (the call only fed a snapshot, or
+//	                                             was SetupMultisig's get_version check)
 //	event wallet.snapshot                      SNAPSHOT_<snapshot.point> at the event's time;
 //	                                             details: the snapshot object
 //	                                             (timestamp = snapshot.timestamp_ms,
 //	                                             balance [total, unlocked], file_perms null
 //	                                             and file_exists false without a known path,
 //	                                             rpc_port and open_wallets_count null
-//	                                             when unknown); a point the format does
+//	                                             when unknown); extra fields multisig_ready,
+//	                                             threshold, total, wallet_filename,
+//	                                             rpc_version (wallet.rpc_version),
+//	                                             mixed_wallets (snapshot.mixed_wallets),
+//	                                             error (snapshot.error), each when known;
+//	                                             a point the format does
 //	                                             not name becomes CUSTOM with details.point
 //	event escrow.error                         ERROR_FINAL {error, context{round, operation,
 //	                                             wallet_id, escrow_id, timestamp (RFC 3339)}}

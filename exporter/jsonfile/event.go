@@ -85,7 +85,13 @@ type Snapshot struct {
 	Threshold      *int   `json:"threshold,omitempty"`
 	Total          *int   `json:"total,omitempty"`
 	WalletFilename string `json:"wallet_filename,omitempty"`
-	Error          string `json:"error,omitempty"` // the snapshot could not be taken completely
+	// RPCVersion is what the wallet's wallet-rpc answered to get_version
+	// (major<<16|minor, 65561 = monero 0.18.0.0); absent when not known.
+	RPCVersion *int `json:"rpc_version,omitempty"`
+	// MixedWallets: the snapshot's reads may come from different wallets
+	// (Error says why); absent when not.
+	MixedWallets bool   `json:"mixed_wallets,omitempty"`
+	Error        string `json:"error,omitempty"` // the snapshot could not be taken completely
 	// Point is set only on CUSTOM events that carry a snapshot taken at a
 	// point the legacy format does not name.
 	Point string `json:"point,omitempty"`

@@ -156,6 +156,12 @@ func (w *jsonWriter) details(depth int, d any) {
 			w.int(in, "total", int64(*d.Total), false)
 		}
 		w.optStr(in, "wallet_filename", d.WalletFilename)
+		if d.RPCVersion != nil {
+			w.int(in, "rpc_version", int64(*d.RPCVersion), false)
+		}
+		if d.MixedWallets {
+			w.bool(in, "mixed_wallets", true)
+		}
 		w.optStr(in, "error", d.Error)
 		w.optStr(in, "point", d.Point)
 	case *ErrorFinal:

@@ -47,7 +47,10 @@ type Server struct {
 	port int
 
 	serial  bool
-	msigOn  bool
+	release Release
+	// msigOff: wallets added by AddWallet/WithWallet start with
+	// enable-multisig-experimental off (WithMultisigDisabled).
+	msigOff bool
 	dir     string
 	latency map[string]time.Duration
 
@@ -76,10 +79,56 @@ func WithWalletDir(dir string) Option { return func(s *Server) { s.dir = dir } }
 // served one at a time, like wallet-rpc's single RPC thread.
 func WithConcurrentRequests() Option { return func(s *Server) { s.serial = false } }
 
-// WithMultisigDisabled makes exchange_multisig_keys fail with -48, as
-// wallet-rpc 0.18 does on a wallet where enable-multisig-experimental was
-// not set.
-func WithMultisigDisabled() Option { return func(s *Server) { s.msigOn = false } }
+// WithMultisigDisabled makes the wallets added by AddWallet and WithWallet
+// start with enable-multisig-experimental off, like those made by
+// create_wallet. Without it they start with it on, as if monero-wallet-cli
+// had made them with "set enable-multisig-experimental 1". Either way
+// prepare_multisig with enable_multisig_experimental switches it on, and a
+// multisig wallet with it off fails exchange_multisig_keys with -48
+// (0.18 releases only; 0.17.3 has no such switch). As on 0.18.0.0, the
+// flag is kept in memory only until make_multisig writes the keys file: a
+// wallet closed (or switched away from) in between has it off again.
+func WithMultisigDisabled() Option { return func(s *Server) { s.msigOff = true } }
+
+// Release is the monero-wallet-rpc release whose answers the fake gives.
+// Only 0.18.0.0 was measured (Debian's package); the others follow
+// monero's sources.
+type Release int
+
+const (
+	// Release0_18_0 is 0.18.0.0 to 0.18.1.1, the default: get_version 65561
+	// (RPC 1.25) with release false as Debian's build says; infos start
+	// "MultisigxV2R1" (prepare_multisig) and "MultisigxV2Rn" (later
+	// rounds); multisig must be switched on (-48); N-M+1 exchange rounds,
+	// the last returning the shared address together with a multisig_info;
+	// exchange_multisig_keys on a finished wallet answers -28 "This wallet
+	// is multisig, and already finalized".
+	Release0_18_0 Release = iota
+	// Release0_17_3 is 0.17.3.x: get_version 65560 (RPC 1.24); infos start
+	// "MultisigV1" and "MultisigxV1"; no multisig switch; N-M exchange
+	// rounds (a 2-of-3 is done after one; an N-of-N after make_multisig),
+	// the last returning the address with an empty multisig_info.
+	Release0_17_3
+	// Release0_18_1_2 is 0.18.1.2 to 0.18.2.x: as Release0_18_0, but
+	// get_version 65562 (RPC 1.26), exchange_multisig_keys takes
+	// force_update_use_with_caution, and on a finished wallet it answers -1
+	// "multisig account: tried to update kex, but kex is already complete.".
+	Release0_18_1_2
+)
+
+// Version returns the RPC version get_version answers for r.
+func (r Release) Version() uint32 {
+	switch r {
+	case Release0_17_3:
+		return 1<<16 | 24
+	case Release0_18_1_2:
+		return 1<<16 | 26
+	}
+	return 1<<16 | 25
+}
+
+// WithRelease makes the fake answer like release r (default Release0_18_0).
+func WithRelease(r Release) Option { return func(s *Server) { s.release = r } }
 
 // WithLatency makes every call of method take at least d (for example 300ms
 // for make_multisig, as measured on the real one). The delay is spent inside
@@ -101,7 +150,6 @@ func WithWallet(name, password string) Option {
 func New(opts ...Option) *Server {
 	s := &Server{
 		serial:  true,
-		msigOn:  true,
 		latency: map[string]time.Duration{},
 		wallets: map[string]*wallet{},
 		calls:   map[string]int{},
@@ -143,7 +191,10 @@ func (s *Server) addWallet(name, password string) error {
 	if _, ok := s.wallets[name]; ok {
 		return fmt.Errorf("fakewalletrpc: wallet %q exists", name)
 	}
-	_, err := s.createLocked(name, password, "")
+	w, err := s.createLocked(name, password, "")
+	if err == nil {
+		w.msigEnabled, w.msigSaved = !s.msigOff, !s.msigOff
+	}
 	return err
 }
 
@@ -156,7 +207,7 @@ func (s *Server) OpenWallet(name string) error {
 	if !ok {
 		return fmt.Errorf("fakewalletrpc: no wallet %q", name)
 	}
-	s.open = w
+	s.switchTo(w)
 	return nil
 }
 

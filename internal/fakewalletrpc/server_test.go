@@ -148,7 +148,7 @@ func setup23(t *testing.T, cs []*walletrpc.Client) []string {
 	n := len(cs)
 	infos := make([]string, n)
 	for i, c := range cs {
-		r, err := c.PrepareMultisig(ctx)
+		r, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,7 +220,7 @@ func TestMultisig2of3(t *testing.T) {
 		if a.Address != addrs[0] {
 			t.Fatalf("get_address %q, want %q", a.Address, addrs[0])
 		}
-		_, err = c.PrepareMultisig(ctx)
+		_, err = c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		wantCode(t, err, fakewalletrpc.CodeAlreadyMultisig)
 	}
 
@@ -245,7 +245,7 @@ func TestMultisigRejectsMixedUpInfos(t *testing.T) {
 	info := map[string]string{}
 	for _, n := range []string{"a", "b", "c"} {
 		_ = s.OpenWallet(n)
-		r, err := c.PrepareMultisig(ctx)
+		r, err := c.PrepareMultisig(ctx, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -267,12 +267,205 @@ func TestMultisigRejectsMixedUpInfos(t *testing.T) {
 	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo)
 }
 
-func TestMultisigDisabled(t *testing.T) {
-	s := fakewalletrpc.New(fakewalletrpc.WithMultisigDisabled(), fakewalletrpc.WithWallet("a", ""))
-	defer s.Close()
-	_ = s.OpenWallet("a")
-	_, err := client(t, s).ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{})
-	wantCode(t, err, fakewalletrpc.CodeMultisigDisabled)
+// Like 0.18.0.0: -31 on a plain wallet; a multisig wallet whose
+// prepare_multisig did not switch multisig on fails the exchange with -48;
+// with the switch (or a CLI-made wallet) it goes through.
+func TestMultisigSwitch(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    []fakewalletrpc.Option
+		create  bool // over RPC (create_wallet), else a CLI-made wallet (WithWallet)
+		enable  bool
+		wantErr int
+	}{
+		{"create_wallet, no flag", nil, true, false, fakewalletrpc.CodeMultisigDisabled},
+		{"create_wallet, flag", nil, true, true, 0},
+		{"cli-made", nil, false, false, 0},
+		{"cli-made, disabled", []fakewalletrpc.Option{fakewalletrpc.WithMultisigDisabled()}, false, false, fakewalletrpc.CodeMultisigDisabled},
+		{"0.17.3 has no switch", []fakewalletrpc.Option{fakewalletrpc.WithRelease(fakewalletrpc.Release0_17_3)}, true, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cs []*walletrpc.Client
+			for _, name := range []string{"a", "b", "c"} {
+				opts := tc.opts
+				if !tc.create {
+					opts = append(opts, fakewalletrpc.WithWallet(name, ""))
+				}
+				s := fakewalletrpc.New(opts...)
+				defer s.Close()
+				c := client(t, s)
+				if tc.create {
+					if err := c.CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					_ = s.OpenWallet(name)
+				}
+				cs = append(cs, c)
+			}
+			_, err := cs[0].ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{})
+			wantCode(t, err, fakewalletrpc.CodeNotMultisig)
+			_, err = setupRounds(t, cs, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: tc.enable})
+			if tc.wantErr == 0 && err != nil {
+				t.Fatal(err)
+			}
+			if tc.wantErr != 0 {
+				wantCode(t, err, tc.wantErr)
+				if !strings.Contains(err.Error(), "set enable-multisig-experimental 1") {
+					t.Errorf("-48 text %q", err)
+				}
+			}
+		})
+	}
+}
+
+// setupRounds runs prepare_multisig, make_multisig (threshold 2) and
+// exchange_multisig_keys until every wallet returns an address, and returns
+// how many exchange rounds that took, or the first error.
+func setupRounds(t *testing.T, cs []*walletrpc.Client, p walletrpc.PrepareMultisigParams) (int, error) {
+	t.Helper()
+	ctx := ctx(t)
+	others := func(all []string, i int) []string {
+		var o []string
+		for j, s := range all {
+			if j != i {
+				o = append(o, s)
+			}
+		}
+		return o
+	}
+	infos := make([]string, len(cs))
+	for i, c := range cs {
+		r, err := c.PrepareMultisig(ctx, p)
+		if err != nil {
+			return 0, err
+		}
+		infos[i] = r.MultisigInfo
+	}
+	next := make([]string, len(cs))
+	for i, c := range cs {
+		r, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: others(infos, i), Threshold: 2})
+		if err != nil {
+			return 0, err
+		}
+		next[i] = r.MultisigInfo
+	}
+	for round := 1; round <= 5; round++ {
+		infos, next = next, make([]string, len(cs))
+		done := 0
+		for i, c := range cs {
+			r, err := c.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: others(infos, i)})
+			if err != nil {
+				return round, err
+			}
+			next[i] = r.MultisigInfo
+			if r.Address != "" {
+				done++
+			}
+		}
+		if done == len(cs) {
+			// A retried final round is refused as wallet-rpc does.
+			_, err := cs[0].ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{MultisigInfo: others(infos, 0)})
+			if !walletrpc.KexComplete(err) {
+				t.Errorf("repeated final exchange: %v, want a kex-complete refusal", err)
+			}
+			return round, nil
+		}
+		if done != 0 {
+			t.Fatalf("round %d: %d of %d wallets done", round, done, len(cs))
+		}
+	}
+	t.Fatal("no address after 5 exchange rounds")
+	return 0, nil
+}
+
+// The releases differ where escrow servers notice: version, info prefixes,
+// how many exchange rounds a 2-of-3 takes, what a repeated final exchange
+// answers.
+func TestReleases(t *testing.T) {
+	for _, tc := range []struct {
+		release      fakewalletrpc.Release
+		version      uint32
+		prepare, kex string
+		rounds       int
+		repeatCode   int
+		repeatText   string
+	}{
+		{fakewalletrpc.Release0_18_0, 65561, "MultisigxV2R1", "MultisigxV2Rn", 2, -28, "This wallet is multisig, and already finalized"},
+		{fakewalletrpc.Release0_17_3, 65560, "MultisigV1", "MultisigxV1", 1, -28, "already finalized"},
+		{fakewalletrpc.Release0_18_1_2, 65562, "MultisigxV2R1", "MultisigxV2Rn", 2, -1, "multisig account: tried to update kex, but kex is already complete."},
+	} {
+		t.Run(walletrpc.RPCVersionString(tc.version), func(t *testing.T) {
+			var cs []*walletrpc.Client
+			for _, name := range []string{"a", "b", "c"} {
+				s := fakewalletrpc.New(fakewalletrpc.WithRelease(tc.release))
+				defer s.Close()
+				c := client(t, s)
+				if err := c.CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+					t.Fatal(err)
+				}
+				cs = append(cs, c)
+			}
+			v, err := cs[0].GetVersion(ctx(t))
+			if err != nil || v.Version != tc.version || tc.release.Version() != tc.version {
+				t.Fatalf("get_version %+v %v, want %d", v, err, tc.version)
+			}
+			p, err := cs[0].PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+			if err != nil || !strings.HasPrefix(p.MultisigInfo, tc.prepare) {
+				t.Fatalf("prepare_multisig prefix %.16q %v, want %s", p.MultisigInfo, err, tc.prepare)
+			}
+			ci := make([]string, 0, 2)
+			for _, c := range cs[1:] {
+				r, _ := c.PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+				ci = append(ci, r.MultisigInfo)
+			}
+			m, err := cs[0].MakeMultisig(ctx(t), walletrpc.MakeMultisigParams{MultisigInfo: ci, Threshold: 2})
+			if err != nil || !strings.HasPrefix(m.MultisigInfo, tc.kex) {
+				t.Fatalf("make_multisig prefix %.16q %v, want %s", m.MultisigInfo, err, tc.kex)
+			}
+
+			// Fresh wallets for the whole exchange.
+			var fresh []*walletrpc.Client
+			for _, name := range []string{"a", "b", "c"} {
+				s := fakewalletrpc.New(fakewalletrpc.WithRelease(tc.release))
+				defer s.Close()
+				c := client(t, s)
+				if err := c.CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+					t.Fatal(err)
+				}
+				fresh = append(fresh, c)
+			}
+			rounds, err := setupRounds(t, fresh, walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+			if err != nil || rounds != tc.rounds {
+				t.Fatalf("exchange rounds %d %v, want %d", rounds, err, tc.rounds)
+			}
+			_, err = fresh[1].ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{
+				MultisigInfo: []string{"x", "y"}, ForceUpdateUseWithCaution: true})
+			var re *walletrpc.Error
+			if !errors.As(err, &re) || re.Code != tc.repeatCode || !strings.Contains(re.Message, tc.repeatText) {
+				t.Fatalf("repeated final exchange: %v, want %d %q", err, tc.repeatCode, tc.repeatText)
+			}
+		})
+	}
+}
+
+// Participants on different releases cannot read each other's infos.
+func TestMixedReleasesRefuseInfos(t *testing.T) {
+	old := fakewalletrpc.New(fakewalletrpc.WithRelease(fakewalletrpc.Release0_17_3), fakewalletrpc.WithWallet("o", ""))
+	defer old.Close()
+	cur := fakewalletrpc.New(fakewalletrpc.WithWallet("n", ""), fakewalletrpc.WithWallet("m", ""))
+	defer cur.Close()
+	_ = old.OpenWallet("o")
+	co, cn := client(t, old), client(t, cur)
+	po, err := co.PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cur.OpenWallet("m")
+	pm, _ := cn.PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{})
+	_ = cur.OpenWallet("n")
+	_, err = cn.MakeMultisig(ctx(t), walletrpc.MakeMultisigParams{MultisigInfo: []string{po.MultisigInfo, pm.MultisigInfo}, Threshold: 2})
+	wantCode(t, err, fakewalletrpc.CodeBadMultisigInfo)
 }
 
 func TestFaults(t *testing.T) {
@@ -350,5 +543,66 @@ func TestServesOneRequestAtATime(t *testing.T) {
 	}
 	if s.Calls("get_version") != 3 {
 		t.Fatalf("calls = %d", s.Calls("get_version"))
+	}
+}
+
+// Like 0.18.0.0: prepare_multisig's flag lives in memory until
+// make_multisig writes the keys file; a wallet switched away from in
+// between has it off again and fails round 2 with -48.
+func TestMultisigSwitchLostOnClose(t *testing.T) {
+	var cs []*walletrpc.Client
+	for _, name := range []string{"a", "b", "c"} {
+		s := fakewalletrpc.New()
+		defer s.Close()
+		c := client(t, s)
+		if err := c.CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: name}); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	var infos []string
+	for _, c := range cs {
+		r, err := c.PrepareMultisig(ctx(t), walletrpc.PrepareMultisigParams{EnableMultisigExperimental: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos = append(infos, r.MultisigInfo)
+	}
+	// Switch a away and back.
+	if err := cs[0].CreateWallet(ctx(t), walletrpc.CreateWalletParams{Filename: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[0].OpenWallet(ctx(t), walletrpc.OpenWalletParams{Filename: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	made := make([]string, 3)
+	for i, c := range cs {
+		o := append(append([]string{}, infos[:i]...), infos[i+1:]...)
+		r, err := c.MakeMultisig(ctx(t), walletrpc.MakeMultisigParams{MultisigInfo: o, Threshold: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made[i] = r.MultisigInfo
+	}
+	for i, c := range cs {
+		o := append(append([]string{}, made[:i]...), made[i+1:]...)
+		_, err := c.ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{MultisigInfo: o})
+		if i == 0 {
+			wantCode(t, err, fakewalletrpc.CodeMultisigDisabled)
+		} else if err != nil {
+			t.Fatalf("wallet %d: %v", i, err)
+		}
+	}
+	// After make_multisig the setting is in the file: b and c keep it
+	// across a close.
+	if err := cs[1].CloseWallet(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs[1].OpenWallet(ctx(t), walletrpc.OpenWalletParams{Filename: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cs[1].ExchangeMultisigKeys(ctx(t), walletrpc.ExchangeMultisigKeysParams{MultisigInfo: []string{"x", "y"}})
+	if code, _ := walletrpc.ErrorCode(err); code == fakewalletrpc.CodeMultisigDisabled {
+		t.Errorf("b lost its saved setting: %v", err)
 	}
 }

@@ -2,18 +2,28 @@ package fakewalletrpc
 
 import (
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 )
 
-// Prefixes of the simulated multisig strings. Real ones begin with
-// "MultisigV1" (prepare_multisig) and "MultisigxV2R<n>" (key exchange).
+// Prefixes of the simulated multisig strings, as real ones begin: 0.18
+// (multisig_kex_msg v2) "MultisigxV2R1" for prepare_multisig and
+// "MultisigxV2Rn" for every later round; 0.17.3 "MultisigV1" and
+// "MultisigxV1". The rest is base58, as in real ones.
 const (
-	prepareInfoPrefix = "MultisigV1"
-	kexInfoPrefix     = "MultisigxV2R"
+	prepareInfoPrefixV2 = "MultisigxV2R1"
+	kexInfoPrefixV2     = "MultisigxV2Rn"
+	prepareInfoPrefixV1 = "MultisigV1"
+	kexInfoPrefixV1     = "MultisigxV1"
 )
+
+func (r Release) prefixes() (prepare, kex string) {
+	if r == Release0_17_3 {
+		return prepareInfoPrefixV1, kexInfoPrefixV1
+	}
+	return prepareInfoPrefixV2, kexInfoPrefixV2
+}
 
 const base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -23,12 +33,18 @@ type wallet struct {
 	balance, unlocked    uint64
 	attrs                map[string]string
 
-	multisig, ready  bool
-	threshold, total uint32
-	group            string // identifies the participant set, from make_multisig
-	nextRound        int    // kex round whose infos exchange_multisig_keys expects
-	lastRound        int
-	sharedAddr       string
+	// enable-multisig-experimental (0.18): msigEnabled is the wallet's
+	// setting while it is open, msigSaved what its keys file says.
+	// prepare_multisig's flag sets only the first; make_multisig writes
+	// the keys file; closing the wallet (or switching to another) forgets
+	// what was not written, as 0.18.0.0 was measured to do.
+	msigEnabled, msigSaved bool
+	multisig, ready        bool
+	threshold, total       uint32
+	group                  string // identifies the participant set, from make_multisig
+	nextRound              int    // kex round whose infos exchange_multisig_keys expects
+	lastRound              int
+	sharedAddr             string
 }
 
 func newWallet(name, password, seed string) *wallet {
@@ -64,27 +80,38 @@ func (w *wallet) currentAddress() string {
 	return w.address
 }
 
-func (w *wallet) prepareInfo() string {
-	return prepareInfoPrefix + b58(hashHex(w.seed, "prepare"), 120)
+func (w *wallet) prepareInfo(r Release) string {
+	prefix, _ := r.prefixes()
+	return prefix + b58(hashHex(w.seed, "prepare"), 120)
 }
 
-// kexInfo is this wallet's string for key-exchange round r: the round, the
-// group and a per-wallet part, so that a receiver can tell strings of the
-// wrong round or of another escrow.
-func (w *wallet) kexInfo(r int) string {
-	return fmt.Sprintf("%s%02d%s%s", kexInfoPrefix, r, w.group[:16], b58(hashHex(w.seed, "kex", strconv.Itoa(r)), 100))
+// kexInfo is this wallet's string for key-exchange round n: the round (one
+// base58 digit), the group (16 base58 characters) and a per-wallet part, so
+// that a receiver can tell strings of the wrong round or of another escrow.
+func (w *wallet) kexInfo(r Release, n int) string {
+	_, prefix := r.prefixes()
+	return prefix + string(base58[n%len(base58)]) + groupTag(w.group) + b58(hashHex(w.seed, "kex", strconv.Itoa(n)), 100)
 }
 
-func parseKexInfo(s string) (round int, group string, ok bool) {
-	if !strings.HasPrefix(s, kexInfoPrefix) || len(s) < len(kexInfoPrefix)+2+16+1 {
+func groupTag(group string) string { return b58(group, 16) }
+
+func parseKexInfo(r Release, s string) (round int, tag string, ok bool) {
+	_, prefix := r.prefixes()
+	if !strings.HasPrefix(s, prefix) || len(s) < len(prefix)+1+16+1 {
 		return 0, "", false
 	}
-	rest := s[len(kexInfoPrefix):]
-	r, err := strconv.Atoi(rest[:2])
-	if err != nil {
-		return 0, "", false
+	rest := s[len(prefix):]
+	round = strings.IndexByte(base58, rest[0])
+	return round, rest[1:17], round >= 0
+}
+
+// switchTo makes w (nil: none) the open wallet. The wallet closed by it
+// keeps only what its files say.
+func (s *Server) switchTo(w *wallet) {
+	if s.open != nil && s.open != w {
+		s.open.msigEnabled = s.open.msigSaved
 	}
-	return r, rest[2:18], true
+	s.open = w
 }
 
 // dispatch runs one method on the server's state.
@@ -93,7 +120,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 	defer s.mu.Unlock()
 	switch method {
 	case "get_version":
-		return map[string]any{"version": 65562, "release": true}, nil
+		return map[string]any{"version": s.release.Version(), "release": false}, nil
 	case "create_wallet":
 		var p struct {
 			Filename string `json:"filename"`
@@ -116,7 +143,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		if err != nil {
 			return nil, errf(CodeUnknownError, "Failed to create wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return struct{}{}, nil
 	case "restore_deterministic_wallet":
 		var p struct {
@@ -140,7 +167,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		if err != nil {
 			return nil, errf(CodeUnknownError, "Failed to create wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return map[string]any{"address": w.address, "info": "Wallet has been restored successfully.", "seed": p.Seed, "was_deprecated": false}, nil
 	case "open_wallet":
 		var p struct {
@@ -158,7 +185,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 			// A failed open leaves the previous wallet open.
 			return nil, errf(CodeUnknownError, "Failed to open wallet")
 		}
-		s.open = w
+		s.switchTo(w)
 		return struct{}{}, nil
 	}
 
@@ -172,7 +199,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 	}
 	switch method {
 	case "close_wallet":
-		s.open = nil
+		s.switchTo(nil)
 		return struct{}{}, nil
 	case "store":
 		return struct{}{}, nil
@@ -211,10 +238,19 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		w.attrs[p.Key] = p.Value
 		return struct{}{}, nil
 	case "prepare_multisig":
+		var p struct {
+			Enable bool `json:"enable_multisig_experimental"`
+		}
+		if e := decodeParams(raw, &p); e != nil {
+			return nil, e
+		}
 		if w.multisig {
 			return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
 		}
-		return map[string]any{"multisig_info": w.prepareInfo()}, nil
+		if p.Enable {
+			w.msigEnabled = true
+		}
+		return map[string]any{"multisig_info": w.prepareInfo(s.release)}, nil
 	case "make_multisig":
 		var p struct {
 			Infos     []string `json:"multisig_info"`
@@ -229,6 +265,7 @@ func (s *Server) dispatch(method string, raw json.RawMessage) (any, *rpcError) {
 		var p struct {
 			Infos    []string `json:"multisig_info"`
 			Password string   `json:"password"`
+			Force    bool     `json:"force_update_use_with_caution"`
 		}
 		if e := decodeParams(raw, &p); e != nil {
 			return nil, e
@@ -257,6 +294,13 @@ func decodeParams(raw json.RawMessage, v any) *rpcError {
 	return nil
 }
 
+// Messages of a finished wallet asked for another exchange round.
+const (
+	msgAlreadyFinalized = "This wallet is multisig, and already finalized"
+	msgKexComplete      = "multisig account: tried to update kex, but kex is already complete."
+	msgMultisigDisabled = "This wallet is multisig, and multisig is disabled. Multisig is an experimental feature and may have bugs. Things that could go wrong include: funds sent to a multisig wallet can't be spent at all, can only be spent with the participation of a malicious group member, or can be stolen by a malicious group member. You can enable it by running this once in monero-wallet-cli: set enable-multisig-experimental 1"
+)
+
 func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, password string) (any, *rpcError) {
 	if w.multisig {
 		return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
@@ -264,10 +308,12 @@ func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, passw
 	if password != w.password {
 		return nil, errf(-22, "Invalid password")
 	}
-	own := w.prepareInfo()
+	w.msigSaved = w.msigEnabled // make_multisig rewrites the keys file
+	own := w.prepareInfo(s.release)
+	prefix, _ := s.release.prefixes()
 	all := []string{own}
 	for _, in := range infos {
-		if !strings.HasPrefix(in, prepareInfoPrefix) || in == own || slices.Contains(all, in) {
+		if !strings.HasPrefix(in, prefix) || in == own || slices.Contains(all, in) {
 			return nil, errf(CodeBadMultisigInfo, "Invalid multisig info")
 		}
 		all = append(all, in)
@@ -280,21 +326,37 @@ func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, passw
 	w.group = hashHex(append(all, strconv.Itoa(int(threshold)))...)
 	w.multisig, w.ready = true, false
 	w.threshold, w.total = threshold, n
-	// make_multisig is key-exchange round 1; N-M+1 exchange rounds follow.
+	// make_multisig is key-exchange round 1. 0.18 follows it with N-M+1
+	// exchange rounds (the last one verifies); 0.17.3 with N-M.
+	exchanges := int(n - threshold + 1)
+	if s.release == Release0_17_3 {
+		exchanges--
+	}
 	w.nextRound = 2
-	w.lastRound = 1 + int(n-threshold+1)
-	return map[string]any{"address": PlaceholderAddress, "multisig_info": w.kexInfo(2)}, nil
+	w.lastRound = 1 + exchanges
+	if exchanges == 0 {
+		// 0.17.3, N-of-N: done already.
+		w.ready = true
+		w.sharedAddr = w.sharedAddress()
+		return map[string]any{"address": w.sharedAddr, "multisig_info": ""}, nil
+	}
+	return map[string]any{"address": PlaceholderAddress, "multisig_info": w.kexInfo(s.release, 2)}, nil
 }
 
+func (w *wallet) sharedAddress() string { return "9" + b58(hashHex(w.group, "shared address"), 94) }
+
 func (s *Server) exchange(w *wallet, infos []string, password string) (any, *rpcError) {
-	if !s.msigOn {
-		return nil, errf(CodeMultisigDisabled, "This wallet is multisig, and multisig is disabled. Multisig is an experimental feature and may have bugs. Things that could go wrong include: funds sent to a multisig wallet can't be spent at all, can only be spent with the participation of a malicious group member, or can be stolen by a malicious group member. You can enable it by running this once in monero-wallet-cli: set enable-multisig-experimental 1")
-	}
 	if !w.multisig {
 		return nil, errf(CodeNotMultisig, "This wallet is not multisig")
 	}
+	if s.release != Release0_17_3 && !w.msigEnabled {
+		return nil, errf(CodeMultisigDisabled, msgMultisigDisabled)
+	}
 	if w.ready {
-		return nil, errf(CodeAlreadyMultisig, "This wallet is already multisig")
+		if s.release == Release0_18_1_2 {
+			return nil, errf(CodeUnknownError, msgKexComplete)
+		}
+		return nil, errf(CodeAlreadyMultisig, msgAlreadyFinalized)
 	}
 	if password != w.password {
 		return nil, errf(-22, "Invalid password")
@@ -302,18 +364,24 @@ func (s *Server) exchange(w *wallet, infos []string, password string) (any, *rpc
 	if len(infos) != int(w.total)-1 {
 		return nil, errf(CodeBadMultisigInfo, "Invalid number of multisig infos")
 	}
-	own := w.kexInfo(w.nextRound)
+	own := w.kexInfo(s.release, w.nextRound)
 	for _, in := range infos {
-		r, g, ok := parseKexInfo(in)
-		if !ok || r != w.nextRound || g != w.group[:16] || in == own {
+		r, tag, ok := parseKexInfo(s.release, in)
+		if !ok || r != w.nextRound || tag != groupTag(w.group) || in == own {
 			return nil, errf(CodeBadMultisigInfo, "Invalid multisig info")
 		}
 	}
 	w.nextRound++
 	if w.nextRound > w.lastRound {
 		w.ready = true
-		w.sharedAddr = "9" + b58(hashHex(w.group, "shared address"), 94)
-		return map[string]any{"address": w.sharedAddr, "multisig_info": ""}, nil
+		w.sharedAddr = w.sharedAddress()
+		info := ""
+		if s.release != Release0_17_3 {
+			// 0.18.0.0 was measured to return a next-round message with
+			// the address; nobody needs it.
+			info = w.kexInfo(s.release, w.nextRound)
+		}
+		return map[string]any{"address": w.sharedAddr, "multisig_info": info}, nil
 	}
-	return map[string]any{"address": "", "multisig_info": w.kexInfo(w.nextRound)}, nil
+	return map[string]any{"address": "", "multisig_info": w.kexInfo(s.release, w.nextRound)}, nil
 }

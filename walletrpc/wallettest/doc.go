@@ -1,6 +1,5 @@
 // Package wallettest runs real monero-wallet-rpc processes for tests,
-// benchmarks and demos, and makes multisig-capable wallets for them with
-// monero-wallet-cli.
+// benchmarks and demos, and makes wallets for them.
 //
 // Every process runs offline on testnet, bound to 127.0.0.1 on a free port,
 // with its own temporary --wallet-dir, ring database and log file:
@@ -21,17 +20,21 @@
 // so a test binary killed by a timeout takes its wallet-rpcs along. The test
 // wrappers Start and StartDedicated register Stop with t.Cleanup.
 //
-// On monero 0.18, exchange_multisig_keys fails with -48 unless the wallet's
-// enable-multisig-experimental setting was turned on in monero-wallet-cli, and
-// wallet-rpc cannot do that itself. CreateMultisigWallet runs the CLI once
-// per wallet to create it with that setting on; Dedicated puts such a wallet,
-// already open, on each of several processes, the layout of an escrow service
-// with one wallet-rpc per role. The CLI prints the new wallet's seed; this
-// package never lets that output reach logs, errors or test output.
+// Wallets are made over RPC, as escrow servers make them: CreateWallets
+// calls create_wallet, and Dedicated puts one new wallet, already open, on
+// each of several processes, the layout of an escrow service with one
+// wallet-rpc per role. On monero 0.18 such a wallet fails
+// exchange_multisig_keys with -48 unless prepare_multisig switched multisig
+// on (enable_multisig_experimental; otelmsig.SetupMultisig does). The old
+// way, monero-wallet-cli with "set enable-multisig-experimental 1"
+// (CreateMultisigWallet, Config.CLIWallets), stays for the tests that prove
+// that path still works; it costs seconds of CPU per wallet and prints the
+// new wallet's seed, which this package never lets reach logs, errors or
+// test output.
 //
 // The core API takes a context and returns errors so that the escrowtrace
 // demo and benchmarks can use it outside tests. The binaries come from the
 // Debian package monero (apt-get install -y monero); CheckBinaries reports
-// whether they are on PATH. The package is Linux-only (process groups,
+// whether monero-wallet-rpc is on PATH. The package is Linux-only (process groups,
 // Pdeathsig, /proc).
 package wallettest

@@ -39,7 +39,7 @@ func ExampleStartProcess() {
 	// Output: get_address without a wallet: -13
 }
 
-// One wallet-rpc per role, each with its multisig-capable wallet open: the
+// One wallet-rpc per role, each with a new wallet (made over RPC) open: the
 // starting point of a 2-of-3 escrow setup.
 func ExampleDedicated() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -62,7 +62,7 @@ func ExampleDedicated() {
 			fmt.Println(err)
 			return
 		}
-		// The open wallet is the role's: its address is the one the CLI
+		// The open wallet is the role's: its address is the one wallet-rpc
 		// wrote next to the wallet file.
 		addr, err := c.GetAddress(ctx)
 		if err != nil {

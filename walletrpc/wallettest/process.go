@@ -39,11 +39,14 @@ const (
 	logName             = "wallet-rpc.log"
 )
 
-// CheckBinaries reports whether monero-wallet-rpc and monero-wallet-cli are on
-// PATH. The error says how to install them.
-func CheckBinaries() error {
+// CheckBinaries reports whether monero-wallet-rpc is on PATH; the error says
+// how to install it. Everything but CreateMultisigWallet (and Config.CLIWallets)
+// needs only wallet-rpc: wallets are made over RPC.
+func CheckBinaries() error { return checkOnPath(RPCBinary) }
+
+func checkOnPath(bins ...string) error {
 	var missing []string
-	for _, b := range []string{RPCBinary, CLIBinary} {
+	for _, b := range bins {
 		if _, err := exec.LookPath(b); err != nil {
 			missing = append(missing, b)
 		}
@@ -65,6 +68,11 @@ type Config struct {
 	BaseDir string
 	// StartTimeout bounds the wait for get_version to answer; 0 means 30s.
 	StartTimeout time.Duration
+	// CLIWallets makes Dedicated create its wallets with monero-wallet-cli
+	// (CreateMultisigWallet: enable-multisig-experimental already on)
+	// instead of over RPC with create_wallet. Only tests of that path need
+	// it: it costs seconds of CPU per wallet.
+	CLIWallets bool
 
 	// Test hooks.
 	extraArgs []string // appended to the command line

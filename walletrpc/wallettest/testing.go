@@ -8,7 +8,8 @@ import (
 )
 
 // setupTimeout bounds Start and StartDedicated: process starts plus, for
-// StartDedicated, a few seconds of CPU per wallet on a possibly busy machine.
+// StartDedicated, one create_wallet each (or a few seconds of CPU per
+// wallet with Config.CLIWallets) on a possibly busy machine.
 const setupTimeout = 3 * time.Minute
 
 // Start starts n processes for a test and stops them in t.Cleanup. It fails

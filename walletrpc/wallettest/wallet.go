@@ -17,6 +17,41 @@ import (
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 )
 
+// createTimeout bounds one create_wallet: about 1.6 s on an idle machine,
+// much more on a loaded one.
+const createTimeout = 2 * time.Minute
+
+// CreateWallets creates the named wallets on p over RPC (create_wallet,
+// empty password, English), one after the other as wallet-rpc serves them,
+// the way escrow servers make wallets. Each becomes the open wallet in
+// turn: the last one stays open. On monero 0.18 their multisig switch is
+// off until prepare_multisig is called with enable_multisig_experimental
+// (otelmsig.SetupMultisig does that).
+func (p *Process) CreateWallets(ctx context.Context, names ...string) error {
+	for _, name := range names {
+		if err := validName(name); err != nil {
+			return err
+		}
+	}
+	c, err := p.Client(walletrpc.WithTimeout(createTimeout))
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := c.CreateWallet(ctx, walletrpc.CreateWalletParams{Filename: name}); err != nil {
+			return fmt.Errorf("wallettest: create_wallet %q on %s: %w", name, p.URL, err)
+		}
+	}
+	return nil
+}
+
+func validName(name string) error {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return fmt.Errorf("wallettest: invalid wallet name %q", name)
+	}
+	return nil
+}
+
 // CreateMultisigWallet creates the wallet file dir/name (with name.keys and
 // name.address.txt), empty password, with enable-multisig-experimental on, by
 // running
@@ -25,16 +60,18 @@ import (
 //	    --mnemonic-language English --log-file ... --shared-ringdb-dir ...
 //	    --command set enable-multisig-experimental 1
 //
-// It takes a few seconds of CPU. The CLI prints the new seed on stdout: that
-// output is dropped as it arrives, except lines starting with "Error", which
-// go into the returned error. The CLI's log and ring database live in a
-// temporary directory under dir that is removed afterwards.
+// It is the way wallets were made before prepare_multisig could switch
+// multisig on over RPC; CreateWallets is cheaper and is what escrow servers
+// do. It takes a few seconds of CPU. The CLI prints the new seed on stdout:
+// that output is dropped as it arrives, except lines starting with "Error",
+// which go into the returned error. The CLI's log and ring database live in
+// a temporary directory under dir that is removed afterwards.
 func CreateMultisigWallet(ctx context.Context, dir, name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
-		return fmt.Errorf("wallettest: invalid wallet name %q", name)
+	if err := validName(name); err != nil {
+		return err
 	}
-	if _, err := exec.LookPath(CLIBinary); err != nil {
-		return fmt.Errorf("wallettest: %s not found on PATH; install with: %s", CLIBinary, InstallHint)
+	if err := checkOnPath(CLIBinary); err != nil {
+		return err
 	}
 	path := filepath.Join(dir, name)
 	for _, f := range []string{path, path + ".keys"} {
@@ -78,39 +115,39 @@ func CreateMultisigWallet(ctx context.Context, dir, name string) error {
 	return nil
 }
 
-// ProvisionWallets creates the named multisig-capable wallets in p.WalletDir,
-// in parallel. They are not opened.
-func (p *Process) ProvisionWallets(ctx context.Context, names ...string) error {
-	return provision(ctx, p.WalletDir, names...)
-}
-
-func provision(ctx context.Context, dir string, names ...string) error {
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() { errs[i] = CreateMultisigWallet(ctx, dir, name) })
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// Dedicated starts len(names) processes and leaves wallet names[i], created
-// by CreateMultisigWallet with an empty password, open on process i: each
-// role's wallet already open on its own wallet-rpc. Starting the processes
-// and creating the wallets all happen in parallel. On error nothing is left
-// running.
+// Dedicated starts len(names) processes and leaves wallet names[i] (empty
+// password) open on process i: each role's wallet already open on its own
+// wallet-rpc, the layout of an escrow service with one wallet-rpc per role.
+// The wallets are made over RPC with create_wallet (see CreateWallets), or
+// with monero-wallet-cli when cfg.CLIWallets is set. The processes start in
+// parallel. On error nothing is left running.
 func Dedicated(ctx context.Context, cfg Config, names ...string) ([]*Process, error) {
 	if err := CheckBinaries(); err != nil {
 		return nil, err
 	}
+	for _, name := range names {
+		if err := validName(name); err != nil {
+			return nil, err
+		}
+	}
 	return inParallel(ctx, len(names), func(ctx context.Context, i int) (*Process, error) {
-		return dedicated(ctx, cfg, names[i])
+		if cfg.CLIWallets {
+			return dedicatedCLI(ctx, cfg, names[i])
+		}
+		p, err := StartProcess(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.CreateWallets(ctx, names[i]); err != nil {
+			return nil, errors.Join(err, p.Stop())
+		}
+		return p, nil
 	})
 }
 
-// dedicated starts one process and, at the same time, creates its wallet in
-// its directory, then opens the wallet.
-func dedicated(ctx context.Context, cfg Config, name string) (*Process, error) {
+// dedicatedCLI starts one process and, at the same time, creates its
+// wallet in its directory with monero-wallet-cli, then opens the wallet.
+func dedicatedCLI(ctx context.Context, cfg Config, name string) (*Process, error) {
 	dir, err := newDir(cfg)
 	if err != nil {
 		return nil, err
