@@ -23,7 +23,7 @@ func TestTraceSurvivesJaegerRestart(t *testing.T) {
 	shutdown := instrument(t, map[string]string{
 		"ENABLE_INSTRUMENTATION":      "1",
 		"ESCROW_TRACE_DIR":            t.TempDir(),
-		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + first.OTLPGRPC,
+		"OTEL_EXPORTER_OTLP_ENDPOINT": "http://" + first.OTLPHTTP, // OTLP/HTTP, the default protocol
 		"OTEL_EXPORTER_OTLP_INSECURE": "true",
 		"OTEL_SERVICE_NAME":           service,
 	})

@@ -53,7 +53,7 @@ func TestUsageErrors(t *testing.T) {
 		{"OTLP endpoint without scheme", []string{"OTEL_EXPORTER_OTLP_ENDPOINT=127.0.0.1:4317"}, []string{"demo", "--out", t.TempDir()}, exitFailure,
 			[]string{`OTEL_EXPORTER_OTLP_ENDPOINT="127.0.0.1:4317": want a URL`}},
 		{"monero missing", []string{"PATH=" + emptyPath}, []string{"demo", "--out", t.TempDir()}, exitFailure,
-			[]string{"nothing was started", "monero-wallet-rpc and monero-wallet-cli not found on PATH",
+			[]string{"nothing was started", "monero-wallet-rpc not found on PATH",
 				"make tools", "apt-get install -y monero"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
