@@ -12,26 +12,32 @@ ARGS        ?=
 # Tests and the demo find the local Jaeger through this.
 export ESCROWTRACE_JAEGER := $(JAEGER)
 
-.PHONY: all tools jaeger jaeger-run jaeger-up jaeger-down build demo test bench fuzz vet fmt clean
+.PHONY: all tools browser jaeger jaeger-run jaeger-up jaeger-down build demo test bench fuzz vet fmt clean
 
 all: build
 
-## tools: install monero-wallet-rpc/-cli (Debian package `monero`) and, for the
-## report's browser tests, headless chromium (Debian package `chromium`) when missing.
+## tools: install monero-wallet-rpc/-cli (Debian package `monero`) when missing.
+## browser: headless chromium (Debian package `chromium`) for the report's browser tests.
 tools:
-	@missing=""; \
-	command -v monero-wallet-rpc >/dev/null && command -v monero-wallet-cli >/dev/null || missing="$$missing monero"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	if [ -z "$$missing" ]; then \
-		echo "tools: $$(command -v monero-wallet-rpc) and $$(command -v chromium) present"; \
+	@$(call apt_need,monero,monero-wallet-rpc monero-wallet-cli)
+browser:
+	@$(call apt_need,chromium,chromium)
+
+# apt_need PACKAGE,COMMANDS: install PACKAGE with apt when a command is missing
+# (as root), else say how.
+define apt_need
+	ok=1; for c in $(2); do command -v $$c >/dev/null || ok=0; done; \
+	if [ $$ok = 1 ]; then \
+		echo "$(1): $$(command -v $(firstword $(2))) present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "tools: installing Debian packages:$$missing"; \
+		echo "$(1): installing Debian package $(1)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q $$missing; \
+		apt-get update -q && apt-get install -y -q $(1); \
 	else \
-		echo "tools: missing Debian packages:$$missing. Install them with: sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+		echo "$(1) is missing. Install it with: sudo apt-get update && sudo apt-get install -y $(1)" >&2; \
 		exit 1; \
 	fi
+endef
 
 ## jaeger: build Jaeger v2 from the Go module proxy into bin/jaeger (once, ~3 min).
 jaeger: $(JAEGER)
@@ -70,7 +76,7 @@ vet:
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
 ## test: everything, against real monero-wallet-rpc processes and a real Jaeger.
-test: tools jaeger vet
+test: tools browser jaeger vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
 
