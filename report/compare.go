@@ -105,6 +105,50 @@ func Compare(a, b *Escrow) *Comparison {
 	return c
 }
 
+// ShownLine is a line of a comparison as a renderer shows it: one of the
+// comparison's DiffLines, or, where Skipped > 0, a run of Skipped Same lines
+// left out (Op Same, A and B nil).
+type ShownLine struct {
+	DiffLine
+	Skipped int
+}
+
+// foldOver is the longest run of Same lines Shown keeps whole; foldEnds is
+// how many lines it keeps at each end of a longer run.
+const (
+	foldOver = 6
+	foldEnds = 2
+)
+
+// Shown returns the lines worth showing: Lines in order, with every run of
+// more than 6 Same lines cut to its first 2 and last 2 and the rest replaced
+// by one ShownLine whose Skipped counts them. What differs is always shown
+// with some context; a long common stretch does not drown it.
+func (c *Comparison) Shown() []ShownLine {
+	var out []ShownLine
+	for i := 0; i < len(c.Lines); i++ {
+		if c.Lines[i].Op == Same {
+			j := i
+			for j < len(c.Lines) && c.Lines[j].Op == Same {
+				j++
+			}
+			if j-i > foldOver {
+				for _, l := range c.Lines[i : i+foldEnds] {
+					out = append(out, ShownLine{DiffLine: l})
+				}
+				out = append(out, ShownLine{DiffLine: DiffLine{Op: Same}, Skipped: j - i - 2*foldEnds})
+				for _, l := range c.Lines[j-foldEnds : j] {
+					out = append(out, ShownLine{DiffLine: l})
+				}
+				i = j - 1
+				continue
+			}
+		}
+		out = append(out, ShownLine{DiffLine: c.Lines[i]})
+	}
+	return out
+}
+
 // DefaultPair picks two escrows worth comparing: the first that succeeded
 // and the first that failed, else the first two. It returns nil, nil when
 // the report has fewer than two escrows.

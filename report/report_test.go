@@ -334,3 +334,38 @@ func TestRealDedicatedRun(t *testing.T) {
 		}
 	}
 }
+
+func TestComparisonShown(t *testing.T) {
+	// ops: 7 same (folded), 1 only-A, 6 same (kept whole), 1 only-B, 3 same.
+	ops := "=======-======+==="
+	c := &report.Comparison{}
+	for i, op := range ops {
+		s := &report.Step{Key: fmt.Sprint(i)}
+		l := report.DiffLine{Op: report.Op(op)}
+		if op != '+' {
+			l.A = s
+		}
+		if op != '-' {
+			l.B = s
+		}
+		c.Lines = append(c.Lines, l)
+	}
+	var got []string
+	for _, l := range c.Shown() {
+		if l.Skipped > 0 {
+			if l.Op != report.Same || l.A != nil || l.B != nil {
+				t.Errorf("elided line %+v", l)
+			}
+			got = append(got, fmt.Sprintf("…%d", l.Skipped))
+			continue
+		}
+		got = append(got, fmt.Sprintf("%c%s", l.Op, keyOf(l.DiffLine)))
+	}
+	want := "=0 =1 …3 =5 =6 -7 =8 =9 =10 =11 =12 =13 +14 =15 =16 =17"
+	if strings.Join(got, " ") != want {
+		t.Errorf("shown\n got %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if n := len((&report.Comparison{}).Shown()); n != 0 {
+		t.Errorf("empty comparison shows %d lines", n)
+	}
+}

@@ -417,24 +417,10 @@ func grid(e *report.Escrow) snapGrid {
 
 func compareRows(c *report.Comparison) *compareView {
 	v := &compareView{Comparison: c}
-	for i := 0; i < len(c.Lines); i++ {
-		l := c.Lines[i]
-		if l.Op == report.Same {
-			j := i
-			for j < len(c.Lines) && c.Lines[j].Op == report.Same {
-				j++
-			}
-			if j-i > 6 {
-				for _, k := range []int{i, i + 1} {
-					v.Rows = append(v.Rows, compareRow{Op: "=", A: c.Lines[k].A, B: c.Lines[k].B})
-				}
-				v.Rows = append(v.Rows, compareRow{Op: "…", Skipped: j - i - 4})
-				for _, k := range []int{j - 2, j - 1} {
-					v.Rows = append(v.Rows, compareRow{Op: "=", A: c.Lines[k].A, B: c.Lines[k].B})
-				}
-				i = j - 1
-				continue
-			}
+	for _, l := range c.Shown() {
+		if l.Skipped > 0 {
+			v.Rows = append(v.Rows, compareRow{Op: "…", Skipped: l.Skipped})
+			continue
 		}
 		v.Rows = append(v.Rows, compareRow{Op: string(rune(l.Op)), A: l.A, B: l.B})
 	}

@@ -398,8 +398,7 @@ func (p *printer) errors(r *report.Report) {
 	}
 }
 
-// compare prints the aligned sequences, runs of more than 6 common steps
-// cut to their ends.
+// compare prints the aligned sequences as Comparison.Shown folds them.
 func (p *printer) compare(c *report.Comparison) {
 	p.heading(fmt.Sprintf("Compare escrow #%d %s (%s) with #%d %s (%s)", c.A.N, Clean(c.A.ID), status(c.A), c.B.N, Clean(c.B.ID), status(c.B)))
 	if c.Differences == 0 {
@@ -413,26 +412,12 @@ func (p *printer) compare(c *report.Comparison) {
 	p.f("\n")
 	p.table(func(tw *tabwriter.Writer) {
 		fmt.Fprintf(tw, "\t#%d\ttime\t#%d\ttime\t\n", c.A.N, c.B.N)
-		for i := 0; i < len(c.Lines); i++ {
-			l := c.Lines[i]
-			if l.Op == report.Same {
-				j := i
-				for j < len(c.Lines) && c.Lines[j].Op == report.Same {
-					j++
-				}
-				if j-i > 6 {
-					for _, k := range []int{i, i + 1} {
-						fmt.Fprintln(tw, row(c.Lines[k]))
-					}
-					fmt.Fprintf(tw, "\t… %d same steps …\t\t\t\t\n", j-i-4)
-					for _, k := range []int{j - 2, j - 1} {
-						fmt.Fprintln(tw, row(c.Lines[k]))
-					}
-					i = j - 1
-					continue
-				}
+		for _, l := range c.Shown() {
+			if l.Skipped > 0 {
+				fmt.Fprintf(tw, "\t… %d same steps …\t\t\t\t\n", l.Skipped)
+				continue
 			}
-			fmt.Fprintln(tw, row(l))
+			fmt.Fprintln(tw, row(l.DiffLine))
 		}
 	})
 }
