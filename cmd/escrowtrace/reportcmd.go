@@ -201,52 +201,28 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+	return src.run("report", fs, args, stderr, func(r *report.Report, cmp *report.Comparison, problems []string) error {
+		if out == "" {
+			out = defaultReportPath(fs.Args())
 		}
-		return exitUsage
-	}
-	if fs.NArg() == 0 && src.jaeger == "" {
-		fmt.Fprintf(stderr, "escrowtrace report: give escrow files or directories, or --jaeger URL\nRun \"escrowtrace report -h\" for usage.\n")
-		return exitUsage
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	r, problems, err := src.load(ctx, fs.Args())
-	for _, p := range problems {
-		fmt.Fprintf(stderr, "escrowtrace report: %s\n", oneLine(p))
-	}
-	if err != nil {
-		return fail(stderr, "report", err)
-	}
-	cmp, err := src.comparison(r)
-	if err != nil {
-		return fail(stderr, "report", err)
-	}
-	if out == "" {
-		out = defaultReportPath(fs.Args())
-	}
-	if err := writeOutput(out, stdout, func(w io.Writer) error {
-		return reporthtml.Write(w, r, reporthtml.Options{Title: title, Compare: cmp, Problems: problems})
-	}); err != nil {
-		return fail(stderr, "report", err)
-	}
-	if out != "-" {
-		fmt.Fprintf(stdout, "Report: %s (%d escrows, %d cache pollution events)\n", out, len(r.Escrows), r.Summary.Pollution)
-	}
-	if lanes != "" {
-		if err := writeOutput(lanes, stdout, func(w io.Writer) error { return jaegerlanes.Write(w, r) }); err != nil {
-			return fail(stderr, "report", err)
+		if err := writeOutput(out, stdout, func(w io.Writer) error {
+			return reporthtml.Write(w, r, reporthtml.Options{Title: title, Compare: cmp, Problems: problems})
+		}); err != nil {
+			return err
 		}
-		if lanes != "-" {
-			fmt.Fprintf(stdout, "Lanes as a Jaeger trace: %s (Jaeger UI: Search → Upload JSON)\n", lanes)
+		if out != "-" {
+			fmt.Fprintf(stdout, "Report: %s (%d escrows, %d cache pollution events)\n", out, len(r.Escrows), r.Summary.Pollution)
 		}
-	}
-	if len(problems) > 0 {
-		return exitFailure
-	}
-	return exitOK
+		if lanes != "" {
+			if err := writeOutput(lanes, stdout, func(w io.Writer) error { return jaegerlanes.Write(w, r) }); err != nil {
+				return err
+			}
+			if lanes != "-" {
+				fmt.Fprintf(stdout, "Lanes as a Jaeger trace: %s (Jaeger UI: Search → Upload JSON)\n", lanes)
+			}
+		}
+		return nil
+	})
 }
 
 func analyzeCmd(args []string, stdout, stderr io.Writer) int {
@@ -276,31 +252,44 @@ Flags:
 `)
 		fs.PrintDefaults()
 	}
+	return src.run("analyze", fs, args, stderr, func(r *report.Report, cmp *report.Comparison, _ []string) error {
+		return reporttext.Write(stdout, r, reporttext.Options{Timelines: !brief, Snapshots: !brief, Compare: cmp})
+	})
+}
+
+// run is what report and analyze share once fs holds their flags: parse
+// args, insist on something to read, load it under a context that SIGINT
+// and SIGTERM cancel, print each input that could not be read, pick the
+// escrows to compare, then render (still under that context, so an
+// interrupt does not cut a page half written). cmd names the command in
+// messages. The result is the exit status: 0, 1 when some input could not
+// be read or loading or render failed, 2 on bad usage.
+func (s *sourceFlags) run(cmd string, fs *flag.FlagSet, args []string, stderr io.Writer, render func(r *report.Report, cmp *report.Comparison, problems []string) error) int {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
 	}
-	if fs.NArg() == 0 && src.jaeger == "" {
-		fmt.Fprintf(stderr, "escrowtrace analyze: give escrow files or directories, or --jaeger URL\nRun \"escrowtrace analyze -h\" for usage.\n")
+	if fs.NArg() == 0 && s.jaeger == "" {
+		fmt.Fprintf(stderr, "escrowtrace %s: give escrow files or directories, or --jaeger URL\nRun \"escrowtrace %s -h\" for usage.\n", cmd, cmd)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	r, problems, err := src.load(ctx, fs.Args())
+	r, problems, err := s.load(ctx, fs.Args())
 	for _, p := range problems {
-		fmt.Fprintf(stderr, "escrowtrace analyze: %s\n", oneLine(p))
+		fmt.Fprintf(stderr, "escrowtrace %s: %s\n", cmd, oneLine(p))
 	}
 	if err != nil {
-		return fail(stderr, "analyze", err)
+		return fail(stderr, cmd, err)
 	}
-	cmp, err := src.comparison(r)
+	cmp, err := s.comparison(r)
 	if err != nil {
-		return fail(stderr, "analyze", err)
+		return fail(stderr, cmd, err)
 	}
-	if err := reporttext.Write(stdout, r, reporttext.Options{Timelines: !brief, Snapshots: !brief, Compare: cmp}); err != nil {
-		return fail(stderr, "analyze", err)
+	if err := render(r, cmp, problems); err != nil {
+		return fail(stderr, cmd, err)
 	}
 	if len(problems) > 0 {
 		return exitFailure
