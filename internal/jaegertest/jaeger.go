@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/escrowtrace/escrowtrace/internal/jaegerv1"
 )
 
 // EnvBinary names the environment variable that points at the Jaeger binary.
@@ -303,68 +305,20 @@ func freePorts(n int) ([]int, error) {
 
 // --- query API (v1) ---
 
-// Trace is a trace as Jaeger's v1 API returns it.
-type Trace struct {
-	TraceID string `json:"traceID"`
-	Spans   []Span `json:"spans"`
-}
-
-// Span is a span in Jaeger's v1 API.
-type Span struct {
-	TraceID       string      `json:"traceID"`
-	SpanID        string      `json:"spanID"`
-	OperationName string      `json:"operationName"`
-	References    []Reference `json:"references"`
-	StartTime     int64       `json:"startTime"` // µs
-	Duration      int64       `json:"duration"`  // µs
-	Tags          []KeyValue  `json:"tags"`
-	Logs          []Log       `json:"logs"`
-}
-
-// Reference links a span to its parent.
-type Reference struct {
-	RefType string `json:"refType"` // CHILD_OF
-	TraceID string `json:"traceID"`
-	SpanID  string `json:"spanID"`
-}
-
-// KeyValue is a tag or log field.
-type KeyValue struct {
-	Key   string `json:"key"`
-	Type  string `json:"type"`
-	Value any    `json:"value"`
-}
-
-// Log is a span event.
-type Log struct {
-	Timestamp int64      `json:"timestamp"`
-	Fields    []KeyValue `json:"fields"`
-}
-
-// Parent returns the span id of the CHILD_OF reference, or "".
-func (s Span) Parent() string {
-	for _, r := range s.References {
-		if r.RefType == "CHILD_OF" {
-			return r.SpanID
-		}
-	}
-	return ""
-}
-
-// Tag returns the value of tag key and whether it exists.
-func (s Span) Tag(key string) (any, bool) { return find(s.Tags, key) }
-
-// Field returns the value of the log field key and whether it exists.
-func (l Log) Field(key string) (any, bool) { return find(l.Fields, key) }
-
-func find(kvs []KeyValue, key string) (any, bool) {
-	for _, kv := range kvs {
-		if kv.Key == key {
-			return kv.Value, true
-		}
-	}
-	return nil, false
-}
+// The v1 API's JSON types are jaegerv1's, so that the tests read Jaeger
+// with the same types the report does.
+type (
+	// Trace is a trace as Jaeger's v1 API returns it.
+	Trace = jaegerv1.Trace
+	// Span is a span in Jaeger's v1 API.
+	Span = jaegerv1.Span
+	// Reference links a span to its parent.
+	Reference = jaegerv1.Reference
+	// KeyValue is a tag or log field.
+	KeyValue = jaegerv1.KeyValue
+	// Log is a span event.
+	Log = jaegerv1.Log
+)
 
 type envelope[T any] struct {
 	Data   T   `json:"data"`

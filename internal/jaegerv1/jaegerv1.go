@@ -70,11 +70,26 @@ type Process struct {
 }
 
 // Parent returns the span id of the CHILD_OF reference, or "".
-func (s *Span) Parent() string {
+func (s Span) Parent() string {
 	for _, r := range s.References {
 		if r.RefType == "CHILD_OF" {
 			return r.SpanID
 		}
 	}
 	return ""
+}
+
+// Tag returns the value of tag key and whether it exists.
+func (s Span) Tag(key string) (any, bool) { return find(s.Tags, key) }
+
+// Field returns the value of the log field key and whether it exists.
+func (l Log) Field(key string) (any, bool) { return find(l.Fields, key) }
+
+func find(kvs []KeyValue, key string) (any, bool) {
+	for _, kv := range kvs {
+		if kv.Key == key {
+			return kv.Value, true
+		}
+	}
+	return nil, false
 }
