@@ -8,26 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
 // defaultRoles are a 2-of-3 escrow's roles in the order escrows list them.
 var defaultRoles = []string{jsonfile.RoleBuyer, jsonfile.RoleVendor, jsonfile.RoleArbiter}
-
-// closesRound says which round a snapshot point closes.
-var closesRound = map[string]int{
-	escrowconv.PointPostMakeMultisig:   1,
-	escrowconv.PointPostExportMultisig: 2,
-	escrowconv.PointPostImportMultisig: 3,
-}
-
-// roundOfPoint is the round a snapshot point belongs to; 0 for FINAL.
-var roundOfPoint = map[string]int{
-	escrowconv.PointPreRound1: 1, escrowconv.PointPostMakeMultisig: 1,
-	escrowconv.PointPreRound2: 2, escrowconv.PointPostExportMultisig: 2,
-	escrowconv.PointPreRound3: 3, escrowconv.PointPostImportMultisig: 3,
-}
 
 // Build analyses the escrows of inputs. Two inputs with one trace_id (the
 // same escrow from a file and from Jaeger) count once: the first is kept.
@@ -94,8 +79,7 @@ func buildEscrow(in Input) *Escrow {
 	open := map[key][]*Call{}
 	roles := map[string]bool{}
 	lastHash := map[string]string{}
-	round := 0
-	exchanges := map[string]int{}
+	var rounds RoundTracker
 	post := map[int]map[string]bool{}
 	for _, ev := range evs {
 		e.Events[ev.EventType]++
@@ -108,15 +92,7 @@ func buildEscrow(in Input) *Escrow {
 		step := Step{Key: ev.EventType + " " + ev.Role, Time: ev.Timestamp}
 		switch d := ev.Details.(type) {
 		case *jsonfile.RPCCallStart:
-			r := round
-			switch d.Method {
-			case "prepare_multisig", "make_multisig":
-				r = 1
-			case "exchange_multisig_keys":
-				exchanges[ev.Role]++
-				r = 1 + exchanges[ev.Role]
-			}
-			c := &Call{Escrow: e, Role: ev.Role, Method: d.Method, Port: port, Start: ev.Timestamp, End: ev.Timestamp, Round: r}
+			c := &Call{Escrow: e, Role: ev.Role, Method: d.Method, Port: port, Start: ev.Timestamp, End: ev.Timestamp, Round: rounds.Call(ev.Role, d.Method)}
 			k := key{ev.Role, d.Method, port}
 			open[k] = append(open[k], c)
 			e.Calls = append(e.Calls, c)
@@ -129,7 +105,7 @@ func buildEscrow(in Input) *Escrow {
 				c, open[k] = q[0], q[1:]
 			} else {
 				// An end without its start: place it by its duration.
-				c = &Call{Escrow: e, Role: ev.Role, Method: d.Method, Port: port, Start: ev.Timestamp - max(d.DurationMs, 0), Round: round}
+				c = &Call{Escrow: e, Role: ev.Role, Method: d.Method, Port: port, Start: ev.Timestamp - max(d.DurationMs, 0), Round: rounds.Round()}
 				e.Calls = append(e.Calls, c)
 			}
 			c.End, c.Duration, c.OK, c.Ended = ev.Timestamp, max(d.DurationMs, 0), d.Success, true
@@ -150,9 +126,7 @@ func buildEscrow(in Input) *Escrow {
 			if point == jsonfile.TypeCustom && d.Point != "" {
 				point = d.Point
 			}
-			if r, ok := roundOfPoint[point]; ok {
-				round = r
-			}
+			rounds.Snapshot(point)
 			s := &Snapshot{
 				Point: point, Role: ev.Role, Time: d.Timestamp, Port: port, WalletID: d.WalletID,
 				Filename: d.WalletFilename, IsMultisig: d.IsMultisig, Ready: d.MultisigReady,

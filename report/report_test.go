@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/report"
 	"github.com/escrowtrace/escrowtrace/report/internal/synth"
@@ -367,5 +368,17 @@ func TestComparisonShown(t *testing.T) {
 	}
 	if n := len((&report.Comparison{}).Shown()); n != 0 {
 		t.Errorf("empty comparison shows %d lines", n)
+	}
+}
+
+func TestRoundTracker(t *testing.T) {
+	var rt report.RoundTracker
+	var got []int
+	got = append(got, rt.Call("buyer", "open_wallet"), rt.Call("buyer", "prepare_multisig"), rt.Snapshot(escrowconv.PointPostMakeMultisig))
+	got = append(got, rt.Call("buyer", "exchange_multisig_keys"), rt.Call("vendor", "exchange_multisig_keys"), rt.Call("buyer", "exchange_multisig_keys"))
+	got = append(got, rt.Call("buyer", "get_address"), rt.Snapshot(escrowconv.PointPreRound3), rt.Snapshot(escrowconv.PointFinal), rt.Call("buyer", "get_address"), rt.Round())
+	want := []int{0, 1, 1, 2, 2, 3, 1, 3, 0, 3, 3}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rounds %v, want %v", got, want)
 	}
 }

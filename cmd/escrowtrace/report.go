@@ -17,6 +17,7 @@ import (
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
+	"github.com/escrowtrace/escrowtrace/report"
 )
 
 // maxPollutionLines is about how many pollution events are listed under
@@ -57,13 +58,6 @@ type fileStats struct {
 	calls, failedCalls, snapshots, pollution int
 	rounds                                   int // rounds completed, from the POST_* snapshots
 	errFinal                                 *jsonfile.ErrorFinal
-}
-
-// roundOfPoint is the round a snapshot point belongs to; 0 for FINAL.
-var roundOfPoint = map[string]int{
-	escrowconv.PointPreRound1: 1, escrowconv.PointPostMakeMultisig: 1,
-	escrowconv.PointPreRound2: 2, escrowconv.PointPostExportMultisig: 2,
-	escrowconv.PointPreRound3: 3, escrowconv.PointPostImportMultisig: 3,
 }
 
 // completes says which round a snapshot point closes.
@@ -139,20 +133,12 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 		}
 	}
 
-	round := 0
-	exchanges := map[string]int{} // exchange_multisig_keys calls per role so far
+	var rounds report.RoundTracker
 	for _, ev := range events {
 		at := fmt.Sprintf("+%.3fs", float64(ev.Timestamp-t0)/1000)
 		switch d := ev.Details.(type) {
 		case *jsonfile.RPCCallStart:
-			r := round
-			switch d.Method {
-			case "prepare_multisig", "make_multisig":
-				r = 1
-			case "exchange_multisig_keys":
-				exchanges[ev.Role]++
-				r = 1 + exchanges[ev.Role]
-			}
+			r := rounds.Call(ev.Role, d.Method)
 			k := key{ev.Role, d.Method}
 			took, mark := "…", "(no end recorded)"
 			if q := ends[k]; len(q) > 0 {
@@ -174,13 +160,10 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 				continue // already printed with the first of its point
 			}
 			delete(snaps, ev.EventType)
-			if r, ok := roundOfPoint[ev.EventType]; ok {
-				round = r
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(roundOfPoint[ev.EventType]), "all",
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(rounds.Snapshot(ev.EventType)), "all",
 				"snapshot "+strings.TrimPrefix(ev.EventType, "SNAPSHOT_"), snapshotTook(group), snapshotNote(group))
 		case *jsonfile.CachePollution:
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(round), ev.Role, "⚠ cache pollution", pollutionText(d, nil))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(rounds.Round()), ev.Role, "⚠ cache pollution", pollutionText(d, nil))
 		case *jsonfile.ErrorFinal:
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(d.Context.Round), ev.Role,
 				"✗ setup failed", fmt.Sprintf("%s (%s): %s", d.Context.Operation, d.Context.WalletID, oneLine(d.Error)))
