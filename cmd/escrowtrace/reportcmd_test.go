@@ -2,11 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"net"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,9 +145,7 @@ func TestReportBadInput(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(mixed, "escrow_good.json"), good, 0o644)
 	os.WriteFile(filepath.Join(mixed, "escrow_cut.json"), good[:100], 0o644)
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	down := "http://" + l.Addr().String()
-	l.Close()
+	down := "http://" + refusedAddr(t)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -175,4 +174,25 @@ func TestReportBadInput(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(mixed, "report.html")); err != nil {
 		t.Errorf("no report of the readable files: %v", err)
 	}
+}
+
+// refusedAddr returns a loopback host:port that refuses connections until
+// the test ends. A socket bound there without listening holds the port: a
+// port freed by closing a listener can be taken at once by another test's
+// wallet-rpc, which then answers (HTTP 404) instead of refusing.
+func refusedAddr(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
