@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 )
@@ -383,11 +385,13 @@ func points(r int) (pre, post string) {
 	return "", ""
 }
 
-// step runs op on every wallet (see perEndpoint), with the wallet's
+// step runs op on every wallet (see perEndpoint), each under its wallet
+// step span ("<role> <op>", child of the round), with the wallet's
 // snapshot at point pre just before and at point post just after ("" for
-// none), under one re-open and one hold of the endpoint lock. The snapshot
-// events go on the round's span. When a wallet fails, step records the
-// failure and returns the StepError of the first wallet (in the order
+// none), under one re-open and one hold of the endpoint lock. The re-open,
+// the snapshot spans and the call's CLIENT span are children of the step
+// span. When a wallet fails, its step span gets the error, and step records
+// the failure and returns the StepError of the first wallet (in the order
 // given) that failed.
 func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn func(ctx context.Context, i int, w Wallet) error) error {
 	n := len(s.wallets)
@@ -400,12 +404,16 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 	perEndpoint(s.wallets, func(i int) {
 		w := s.wallets[i]
 		ep := w.Client.Endpoint().String()
-		start := time.Now()
+		ctx, span := s.startStep(ctx, round.Number(), op, w)
 		ran := false
 		failedOp, err := s.esc.withWallet(ctx, w, false, func(ctx context.Context) error {
 			ran = true
 			if snap && pre != "" {
-				preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, nil)
+				// After the re-open: the snapshot is of the wallet the
+				// call will act on.
+				start := time.Now()
+				sctx, sspan := s.esc.startSnapshotSpan(ctx, pre, w, start)
+				preSnaps[i] = s.esc.readWallet(sctx, sspan, pre, w, start, nil)
 				if err := s.esc.eps.hungErr(ep); err != nil {
 					// A snapshot read timed out: the step's call would
 					// wait as long again.
@@ -417,26 +425,31 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 				return explain(err)
 			}
 			if snap && post != "" {
-				postSnaps[i] = s.esc.readWallet(ctx, post, w, time.Now(), nil)
+				start := time.Now()
+				sctx, sspan := s.esc.startSnapshotSpan(ctx, post, w, start)
+				postSnaps[i] = s.esc.readWallet(sctx, sspan, post, w, start, nil)
 			}
 			return nil
 		})
 		if !ran && snap && pre != "" {
 			// The wallet could not be re-opened, or its endpoint is hung:
 			// say so in its snapshot.
-			preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, opError(failedOp, err))
+			start := time.Now()
+			sctx, sspan := s.esc.startSnapshotSpan(ctx, pre, w, start)
+			preSnaps[i] = s.esc.readWallet(sctx, sspan, pre, w, start, opError(failedOp, err))
 		}
 		if err != nil {
 			if failedOp == "" {
 				failedOp = op
 			}
 			errs[i] = s.stepError(round.Number(), failedOp, i, err)
+			recordError(span, errs[i])
 		}
+		span.End()
 	})
 	if snap {
-		span := round.Span()
-		s.esc.recordSnapshots(span, preSnaps, s.wallets)
-		s.esc.recordSnapshots(span, postSnaps, s.wallets)
+		s.esc.recordSnapshots(preSnaps, s.wallets)
+		s.esc.recordSnapshots(postSnaps, s.wallets)
 	}
 	for _, se := range errs {
 		if se != nil {
@@ -444,6 +457,24 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 		}
 	}
 	return nil
+}
+
+// startStep starts the wallet step span of w's op in round n, child of the
+// round in ctx; with the escrow not recording, it returns ctx and its
+// no-op span.
+func (s *setup) startStep(ctx context.Context, n int, op string, w Wallet) (context.Context, trace.Span) {
+	if !s.esc.span.IsRecording() {
+		return ctx, trace.SpanFromContext(context.Background()) // no-op
+	}
+	return s.esc.tracer.Start(ctx, validUTF8(escrowconv.StepSpanName(w.Role, op)),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			s.esc.idAttr,
+			escrowconv.Round.Int(n),
+			str(escrowconv.WalletStep, op),
+			str(escrowconv.WalletRole, w.Role),
+			str(escrowconv.WalletID, w.ID),
+		))
 }
 
 func (s *setup) stepError(round int, op string, i int, err error) *StepError {
