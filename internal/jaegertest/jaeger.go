@@ -305,9 +305,19 @@ func freePorts(n int) ([]int, error) {
 
 // Trace is a trace as Jaeger's v1 API returns it.
 type Trace struct {
-	TraceID string `json:"traceID"`
-	Spans   []Span `json:"spans"`
+	TraceID   string             `json:"traceID"`
+	Spans     []Span             `json:"spans"`
+	Processes map[string]Process `json:"processes"`
 }
+
+// Process is the resource of the spans whose ProcessID names it.
+type Process struct {
+	ServiceName string     `json:"serviceName"`
+	Tags        []KeyValue `json:"tags"`
+}
+
+// Tag returns the value of the process tag key and whether it exists.
+func (p Process) Tag(key string) (any, bool) { return find(p.Tags, key) }
 
 // Span is a span in Jaeger's v1 API.
 type Span struct {
@@ -319,11 +329,12 @@ type Span struct {
 	Duration      int64       `json:"duration"`  // µs
 	Tags          []KeyValue  `json:"tags"`
 	Logs          []Log       `json:"logs"`
+	ProcessID     string      `json:"processID"`
 }
 
-// Reference links a span to its parent.
+// Reference links a span to its parent, or (a span link) to another span.
 type Reference struct {
-	RefType string `json:"refType"` // CHILD_OF
+	RefType string `json:"refType"` // CHILD_OF (the parent), FOLLOWS_FROM (a link)
 	TraceID string `json:"traceID"`
 	SpanID  string `json:"spanID"`
 }
