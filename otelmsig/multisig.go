@@ -132,15 +132,19 @@ var _ error = (*StepError)(nil)
 // records how many rounds ran (escrowconv.EscrowRounds). The wallets of one
 // escrow act concurrently within a step, as escrow servers do.
 //
-// The trace: root span escrow.setup, one multisig.round span per round,
-// the RPC spans of instrumented clients under the rounds (the get_version
-// check under the root, marked as the instrumentation's own calls), and
-// wallet.snapshot events at the escrowconv points (PRE_ROUND1 and
-// POST_MAKE_MULTISIG in round 1, PRE_ROUND2 and POST_EXPORT_MULTISIG in
-// round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in round 3 when there is
-// one, FINAL on the root after the last round). A wallet's snapshots
-// before and after a round are taken right before and right after its own
-// call of the round, within the same re-open.
+// The trace (see package escrowconv for the picture): root span
+// escrow.setup, one "multisig.round N" span per round, under it one wallet
+// step span per wallet and step ("buyer make_multisig"), under that the
+// step's re-open (shared endpoints), its snapshot spans and the CLIENT
+// span of its call; the get_version check under the root, marked as the
+// instrumentation's own calls. Snapshots are taken at the escrowconv
+// points (PRE_ROUND1 and POST_MAKE_MULTISIG in round 1, PRE_ROUND2 and
+// POST_EXPORT_MULTISIG in round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in
+// round 3 when there is one, FINAL under the root after the last round),
+// right before and right after the wallet's own call of the round, within
+// the same re-open. The root gets the outcome when the setup ends
+// (escrow.result, escrow.rounds_completed, escrow.pollution_count, the
+// address and its hash).
 //
 // A failed step ends the setup: its round and the root get the error, the
 // root one escrow.error event, and the returned error is a *StepError. A
