@@ -15,7 +15,8 @@ const ScopeName = "github.com/escrowtrace/escrowtrace/otelmsig"
 const (
 	SpanEscrow = "escrow.setup"
 	// SpanRound is the prefix of round span names: RoundSpanName(2) is
-	// "multisig.round 2". Readers find rounds by the Round attribute.
+	// "multisig.round 2". Readers find round spans by the Round attribute
+	// on a span without WalletStep (wallet step spans carry Round too).
 	SpanRound = "multisig.round"
 )
 
