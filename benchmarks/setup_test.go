@@ -200,34 +200,36 @@ func snapshotWall(b *testing.B, j *jaegertest.Instance, id string) time.Duration
 	if err != nil || len(trs) != 1 {
 		b.Fatalf("Jaeger: trace of escrow %s: %d traces, %v", id, len(trs), err)
 	}
-	type wallet struct{ parent, role string }
-	calls := map[wallet][]jaegertest.Span{}
+	// The reads of one wallet at one point are the CLIENT children of its
+	// snapshot span, which carries the point.
+	pointOf := map[string]string{} // snapshot span id -> point
+	for _, s := range trs[0].Spans {
+		if p, ok := s.Tag(string(escrowconv.SnapshotPoint)); ok {
+			pointOf[s.SpanID] = fmt.Sprint(p)
+		}
+	}
+	calls := map[string][]jaegertest.Span{} // snapshot span id -> its reads
 	for _, s := range trs[0].Spans {
 		if v, _ := s.Tag(string(escrowconv.AttrSnapshotCall)); v != true || s.OperationName == walletrpc.MethodGetVersion {
 			// (get_version is SetupMultisig's version check, not a
 			// snapshot read, though marked the same way.)
 			continue
 		}
-		role, _ := s.Tag(string(escrowconv.WalletRole))
-		k := wallet{s.Parent(), fmt.Sprint(role)}
-		calls[k] = append(calls[k], s)
+		if _, ok := pointOf[s.Parent()]; !ok {
+			b.Fatalf("escrow %s: snapshot read %s not under a snapshot span", id, s.OperationName)
+		}
+		calls[s.Parent()] = append(calls[s.Parent()], s)
 	}
-	type point struct {
-		parent string
-		n      int
-	}
-	wall := map[point]int64{} // µs
+	wall := map[string]int64{} // point -> µs
 	n := 0
-	for k, ss := range calls {
-		if len(ss)%3 != 0 {
-			b.Fatalf("escrow %s: %d snapshot calls of %s under span %s, want three per point", id, len(ss), k.role, k.parent)
+	for parent, ss := range calls {
+		if len(ss) != 3 {
+			b.Fatalf("escrow %s: %d snapshot reads under span %s, want three", id, len(ss), parent)
 		}
 		slices.SortFunc(ss, func(x, y jaegertest.Span) int { return cmp.Compare(x.StartTime, y.StartTime) })
-		for i := 0; i < len(ss); i += 3 {
-			p := point{k.parent, i / 3}
-			wall[p] = max(wall[p], ss[i+2].StartTime+ss[i+2].Duration-ss[i].StartTime)
-			n += 3
-		}
+		p := pointOf[parent]
+		wall[p] = max(wall[p], ss[2].StartTime+ss[2].Duration-ss[0].StartTime)
+		n += 3
 	}
 	if len(wall) != 7 || n != 63 {
 		b.Fatalf("escrow %s: %d snapshot points and %d snapshot calls in Jaeger, want 7 and 63", id, len(wall), n)

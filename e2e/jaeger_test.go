@@ -66,7 +66,8 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 		t.Fatalf("Jaeger services = %v, want %q", services, service)
 	}
 	tr := findEscrowTrace(t, ctx, j, escrowID)
-	root, rounds, rpcs, snapshotCalls := classify(t, tr)
+	c := classify(t, tr)
+	root, rpcs := c.root, c.rpcs
 
 	if v, _ := root.Tag(string(escrowconv.EscrowAddress)); v != addr {
 		t.Errorf("root %s = %v, want %s", escrowconv.EscrowAddress, v, addr)
@@ -74,22 +75,24 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 	if v, _ := root.Tag(string(escrowconv.EscrowTraceID)); !strings.HasPrefix(fmt.Sprint(v), escrowID+"-") {
 		t.Errorf("root %s = %v, want %s-<ms>", escrowconv.EscrowTraceID, v, escrowID)
 	}
-	if len(rounds) != 3 {
-		t.Fatalf("%d round spans, want 3", len(rounds))
-	}
-	roundIDs := map[string]bool{}
-	for _, r := range rounds {
-		if r.Parent() != root.SpanID {
-			t.Errorf("round %s is not a child of the root", r.SpanID)
+	for k, want := range map[attribute.Key]string{
+		escrowconv.EscrowResult: "ok", escrowconv.EscrowRoundsCompleted: "3", escrowconv.EscrowPollutionCount: "0",
+	} {
+		if v, _ := root.Tag(string(k)); fmt.Sprint(v) != want {
+			t.Errorf("root %s = %v, want %s", k, v, want)
 		}
-		roundIDs[r.SpanID] = true
 	}
+	// The resource: otelsetup's detectors.
+	proc := tr.Processes[root.ProcessID]
+	for _, k := range []string{"service.instance.id", "host.name", "process.pid"} {
+		if v, ok := proc.Tag(k); !ok || fmt.Sprint(v) == "" {
+			t.Errorf("process %s: tag %s = %v", proc.ServiceName, k, v)
+		}
+	}
+	checkTree(t, c)
 	methods := map[string]int{}
 	for _, s := range rpcs {
 		methods[s.OperationName]++
-		if !roundIDs[s.Parent()] {
-			t.Errorf("RPC span %s (%s) is not a child of a round", s.OperationName, s.SpanID)
-		}
 		for key, want := range map[string]any{
 			"span.kind":       "client",
 			"rpc.method":      s.OperationName,
@@ -111,7 +114,7 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 	if asJSON(methods) != asJSON(want) {
 		t.Errorf("escrow RPC spans by method = %v, want %v", methods, want)
 	}
-	if len(snapshotCalls) == 0 {
+	if len(c.snapshotCalls) == 0 {
 		t.Error("no snapshot RPC spans (is_multisig, get_balance, get_address) in Jaeger")
 	}
 
@@ -160,11 +163,15 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 
 // A setup that fails in round 2 (wallets made with create_wallet and
 // SetupMultisig told not to switch multisig on: exchange_multisig_keys
-// answers -48) shows as errors in Jaeger and as a _FAILED legacy file.
+// answers -48) shows as errors in Jaeger and as a _FAILED legacy file;
+// beside a successful one, Jaeger's tag search on the outcome
+// (escrow.result) tells them apart.
 func TestFailedSetupInJaeger(t *testing.T) {
 	j := jaegertest.Start(t)
 	dir := t.TempDir()
 	escrowID := "e2e-fail-" + fmt.Sprint(time.Now().UnixNano())
+	okID := "e2e-okbeside-" + fmt.Sprint(time.Now().UnixNano())
+	okWallets := dedicatedWallets(t, okID)
 	procs := wallettest.Start(t, 3, wallettest.Config{})
 	ctx := ctxTimeout(t, 2*time.Minute)
 	wallets := make([]otelmsig.Wallet, 3)
@@ -207,14 +214,64 @@ func TestFailedSetupInJaeger(t *testing.T) {
 	if code, ok := walletrpc.ErrorCode(err); !ok || code != walletrpc.CodeMultisigDisabled {
 		t.Fatalf("error code = %d (%v), want -48", code, ok)
 	}
+	if _, err := otelmsig.SetupMultisig(ctx, okID, okWallets); err != nil {
+		t.Fatalf("the successful escrow beside it: %v", err)
+	}
 	if err := shutdown(ctx); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
 
 	tr := findEscrowTrace(t, ctx, j, escrowID)
-	root, _, rpcs, _ := classify(t, tr)
+	c := classify(t, tr)
+	root, rpcs := c.root, c.rpcs
 	if v, _ := root.Tag("error"); v != true {
 		t.Errorf("root: error tag = %v, want true", v)
+	}
+	for k, want := range map[attribute.Key]string{
+		escrowconv.EscrowResult: "failed", escrowconv.EscrowRoundsCompleted: "1", escrowconv.EscrowRounds: "2",
+	} {
+		if v, _ := root.Tag(string(k)); fmt.Sprint(v) != want {
+			t.Errorf("root %s = %v, want %s", k, v, want)
+		}
+	}
+	// The red path: round 2, the failed wallets' steps, their calls.
+	for _, s := range c.rounds {
+		n, _ := s.Tag(string(escrowconv.Round))
+		if v, _ := s.Tag("error"); (v == true) != (toInt(n) == 2) {
+			t.Errorf("%s: error = %v", s.OperationName, v)
+		}
+	}
+	redSteps := 0
+	for _, s := range c.steps {
+		if v, _ := s.Tag("error"); v == true {
+			redSteps++
+			if !strings.HasSuffix(s.OperationName, " exchange_multisig_keys") || c.byID[s.Parent()].OperationName != escrowconv.RoundSpanName(2) {
+				t.Errorf("failed step %s under %s", s.OperationName, c.byID[s.Parent()].OperationName)
+			}
+		}
+	}
+	if redSteps == 0 {
+		t.Error("no wallet step span with error=true")
+	}
+
+	// Tag search on the outcome finds each escrow by its result.
+	for result, want := range map[string]string{escrowconv.ResultFailed: escrowID, escrowconv.ResultOK: okID} {
+		found, err := j.FindTraces(ctx, service, map[string]string{string(escrowconv.EscrowResult): result})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, tr := range found {
+			for _, s := range tr.Spans {
+				if s.OperationName == escrowconv.SpanEscrow {
+					v, _ := s.Tag(string(escrowconv.EscrowID))
+					ids = append(ids, fmt.Sprint(v))
+				}
+			}
+		}
+		if len(ids) != 1 || ids[0] != want {
+			t.Errorf("Jaeger tag search %s=%s finds escrows %v, want [%s]", escrowconv.EscrowResult, result, ids, want)
+		}
 	}
 	failed := 0
 	for _, s := range rpcs {
@@ -274,36 +331,144 @@ func findEscrowTrace(t *testing.T, ctx context.Context, j *jaegertest.Instance, 
 	return tr
 }
 
-// classify splits a trace into the root, round spans, the escrow's RPC spans
-// and the snapshot-internal RPC spans.
-func classify(t *testing.T, tr jaegertest.Trace) (root jaegertest.Span, rounds, rpcs, snapshotCalls []jaegertest.Span) {
+// spans is a trace split by kind of span.
+type spans struct {
+	root                 jaegertest.Span
+	rounds, steps, snaps []jaegertest.Span // INTERNAL: rounds, wallet steps, snapshot spans
+	rpcs, snapshotCalls  []jaegertest.Span // CLIENT: the escrow's calls, the instrumentation's own
+	byID                 map[string]jaegertest.Span
+}
+
+// classify splits a trace into the root, round, wallet step and snapshot
+// spans, the escrow's RPC spans and the instrumentation's own RPC spans.
+func classify(t *testing.T, tr jaegertest.Trace) spans {
 	t.Helper()
+	c := spans{byID: map[string]jaegertest.Span{}}
 	roots := 0
 	for _, s := range tr.Spans {
+		c.byID[s.SpanID] = s
+		_, isStep := s.Tag(string(escrowconv.WalletStep))
+		_, isSnap := s.Tag(string(escrowconv.SnapshotPoint))
+		_, hasRound := s.Tag(string(escrowconv.Round))
+		kind, _ := s.Tag("span.kind")
 		switch {
 		case s.OperationName == escrowconv.SpanEscrow:
 			if s.Parent() != "" {
 				t.Errorf("%s has a parent", escrowconv.SpanEscrow)
 			}
-			root = s
+			c.root = s
 			roots++
-		case s.OperationName == escrowconv.SpanRound:
-			rounds = append(rounds, s)
+		case isStep:
+			c.steps = append(c.steps, s)
+		case isSnap && kind != "client":
+			c.snaps = append(c.snaps, s)
+		case hasRound && strings.HasPrefix(s.OperationName, escrowconv.SpanRound+" "):
+			c.rounds = append(c.rounds, s)
 		default:
-			if v, _ := s.Tag("span.kind"); v != "client" {
-				t.Errorf("span %s: span.kind = %v, want client", s.OperationName, v)
+			if kind != "client" {
+				t.Errorf("span %s: span.kind = %v, want client", s.OperationName, kind)
 			}
 			if v, _ := s.Tag(string(escrowconv.AttrSnapshotCall)); v == true {
-				snapshotCalls = append(snapshotCalls, s)
+				c.snapshotCalls = append(c.snapshotCalls, s)
 			} else {
-				rpcs = append(rpcs, s)
+				c.rpcs = append(c.rpcs, s)
 			}
 		}
 	}
 	if roots != 1 {
 		t.Fatalf("%d root spans, want 1", roots)
 	}
-	return root, rounds, rpcs, snapshotCalls
+	return c
+}
+
+// checkTree checks the tree of a successful 2-of-3 setup on 0.18: the
+// root, three numbered rounds, under each the wallet steps ("<role>
+// <method>"), under each step its call and its snapshot spans, under those
+// their reads; no read directly under a round or a step. FINAL snapshots
+// are under the root.
+func checkTree(t *testing.T, c spans) {
+	t.Helper()
+	if len(c.rounds) != 3 {
+		t.Fatalf("%d round spans, want 3", len(c.rounds))
+	}
+	stepsOf := map[string][]jaegertest.Span{}
+	for _, s := range c.steps {
+		stepsOf[s.Parent()] = append(stepsOf[s.Parent()], s)
+	}
+	childrenOf := map[string][]jaegertest.Span{}
+	for _, s := range append(append([]jaegertest.Span(nil), c.rpcs...), c.snaps...) {
+		childrenOf[s.Parent()] = append(childrenOf[s.Parent()], s)
+	}
+	for _, r := range c.rounds {
+		n, _ := r.Tag(string(escrowconv.Round))
+		if r.Parent() != c.root.SpanID || r.OperationName != escrowconv.RoundSpanName(int(toInt(n))) {
+			t.Errorf("round span %q (round %v) not a child of the root or misnamed", r.OperationName, n)
+		}
+		steps := stepsOf[r.SpanID]
+		want := 3
+		if toInt(n) == 1 {
+			want = 6 // prepare_multisig and make_multisig per wallet
+		}
+		if len(steps) != want {
+			t.Errorf("%s: %d wallet steps, want %d", r.OperationName, len(steps), want)
+		}
+		for _, st := range steps {
+			role, _ := st.Tag(string(escrowconv.WalletRole))
+			method, _ := st.Tag(string(escrowconv.WalletStep))
+			if st.OperationName != fmt.Sprint(role, " ", method) {
+				t.Errorf("step span %q, want %q", st.OperationName, fmt.Sprint(role, " ", method))
+			}
+			calls, snaps := 0, 0
+			for _, ch := range childrenOf[st.SpanID] {
+				if _, ok := ch.Tag(string(escrowconv.SnapshotPoint)); ok {
+					snaps++
+					if !hasLog(ch, escrowconv.EventSnapshot) {
+						t.Errorf("snapshot span %s has no %s log", ch.OperationName, escrowconv.EventSnapshot)
+					}
+				} else if ch.OperationName == method {
+					calls++
+				}
+			}
+			wantSnaps := 2
+			if toInt(n) == 1 {
+				wantSnaps = 1
+			}
+			if calls != 1 || snaps != wantSnaps {
+				t.Errorf("%s / %s: %d calls and %d snapshot spans, want 1 and %d", r.OperationName, st.OperationName, calls, snaps, wantSnaps)
+			}
+		}
+	}
+	finals := 0
+	for _, s := range c.snaps {
+		if p, _ := s.Tag(string(escrowconv.SnapshotPoint)); p == escrowconv.PointFinal {
+			finals++
+			if s.Parent() != c.root.SpanID {
+				t.Errorf("FINAL snapshot span %s not under the root", s.OperationName)
+			}
+		}
+	}
+	if finals != 3 || len(c.snaps) != 21 {
+		t.Errorf("%d snapshot spans, %d FINAL; want 21, 3", len(c.snaps), finals)
+	}
+	for _, s := range c.snapshotCalls {
+		p := c.byID[s.Parent()]
+		_, underSnap := p.Tag(string(escrowconv.SnapshotPoint))
+		if !underSnap && !(s.OperationName == "get_version" && p.SpanID == c.root.SpanID) {
+			t.Errorf("read %s under %q, want a snapshot span", s.OperationName, p.OperationName)
+		}
+	}
+}
+
+func toInt(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case int64:
+		return n
+	}
+	var n int64
+	fmt.Sscan(fmt.Sprint(v), &n)
+	return n
 }
 
 func hasLog(s jaegertest.Span, event string) bool {

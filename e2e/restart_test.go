@@ -51,7 +51,8 @@ func TestTraceSurvivesJaegerRestart(t *testing.T) {
 		t.Fatalf("after the restart: trace %s with %d spans, want %s with %d",
 			after.TraceID, len(after.Spans), before.TraceID, len(before.Spans))
 	}
-	root, rounds, _, _ := classify(t, after)
+	c := classify(t, after)
+	root, rounds := c.root, c.rounds
 	if v, _ := root.Tag(string(escrowconv.EscrowAddress)); v != addr {
 		t.Errorf("root %s = %v, want %s", escrowconv.EscrowAddress, v, addr)
 	}

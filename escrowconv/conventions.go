@@ -1,15 +1,37 @@
 package escrowconv
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"strconv"
+
+	"go.opentelemetry.io/otel/attribute"
+)
 
 // Instrumentation scope name used by otelmsig's tracers.
 const ScopeName = "github.com/escrowtrace/escrowtrace/otelmsig"
 
-// Span names. RPC client spans are named by the JSON-RPC method.
+// Span names. RPC client spans are named by the JSON-RPC method; round,
+// wallet step and snapshot spans by the functions below (low cardinality:
+// a round number, a role, a method or a point).
 const (
 	SpanEscrow = "escrow.setup"
-	SpanRound  = "multisig.round"
+	// SpanRound is the prefix of round span names: RoundSpanName(2) is
+	// "multisig.round 2". Readers find round spans by the Round attribute
+	// on a span without WalletStep (wallet step spans carry Round too).
+	SpanRound = "multisig.round"
 )
+
+// RoundSpanName is the name of the span of key-exchange round n:
+// "multisig.round 2". Numbered, so that Jaeger's statistics and compare
+// views keep the rounds apart.
+func RoundSpanName(n int) string { return SpanRound + " " + strconv.Itoa(n) }
+
+// StepSpanName is the name of the INTERNAL span of one wallet's step in a
+// round: "buyer make_multisig" (role, then the step's wallet RPC method).
+func StepSpanName(role, method string) string { return role + " " + method }
+
+// SnapshotSpanName is the name of the INTERNAL span of one wallet's
+// snapshot: "buyer SNAPSHOT_PRE_ROUND1" (role, then the point).
+func SnapshotSpanName(role, point string) string { return role + " " + point }
 
 // Attribute keys on the escrow root span (and, for EscrowID, on every span
 // of the escrow, so a single span can be found by escrow in Jaeger).
@@ -32,6 +54,27 @@ const (
 	// version, major<<16|minor, e.g. 65561 = 1.25 = monero 0.18.0.0) that
 	// all participants answered.
 	EscrowRPCVersion = attribute.Key("escrow.wallet_rpc_version")
+
+	// The outcome, set on the root when the escrow ends, so that Jaeger's
+	// search results and tag search filter on it (escrow.result=failed).
+
+	// EscrowResult is ResultOK or ResultFailed.
+	EscrowResult = attribute.Key("escrow.result")
+	// EscrowRoundsCompleted is how many rounds ended without error (an
+	// int; 0 when round 1 failed or never started).
+	EscrowRoundsCompleted = attribute.Key("escrow.rounds_completed")
+	// EscrowPollutionCount is how many cache_pollution events the escrow
+	// recorded (an int, 0 when none).
+	EscrowPollutionCount = attribute.Key("escrow.pollution_count")
+	// EscrowAddressHash is the lower-case hex SHA-256 of the shared
+	// multisig address (as WalletAddressHash), set with EscrowAddress.
+	EscrowAddressHash = attribute.Key("escrow.multisig_address_hash")
+)
+
+// Values of EscrowResult.
+const (
+	ResultOK     = "ok"
+	ResultFailed = "failed"
 )
 
 // Attribute keys on round spans.
@@ -42,6 +85,11 @@ const (
 	// (make_multisig, exchange_multisig_keys).
 	RoundMethod = attribute.Key("multisig.round.method")
 )
+
+// WalletStep is the wallet RPC method of a wallet step span
+// (prepare_multisig, make_multisig, exchange_multisig_keys); the span also
+// carries WalletRole, WalletID and Round.
+const WalletStep = attribute.Key("wallet.step")
 
 // Attribute keys that say which wallet a span or event is about.
 const (
@@ -74,8 +122,11 @@ const (
 	EventSnapshot = "wallet.snapshot"
 
 	// SnapshotPoint is the legacy point name, one of the Point* constants.
+	// It is on the event and on the snapshot span.
 	SnapshotPoint = attribute.Key("snapshot.point")
-	// SnapshotTimeMs is the unix time in ms at which the snapshot started.
+	// SnapshotTimeMs is the unix time in ms at which the snapshot started
+	// (its collection start, the legacy timestamp; the snapshot span starts
+	// then too). The event itself is stamped when the values were read.
 	SnapshotTimeMs = attribute.Key("snapshot.timestamp_ms")
 	// SnapshotDurationMs is how long the snapshot took (legacy collection_time_ms).
 	SnapshotDurationMs = attribute.Key("snapshot.collection_time_ms")
@@ -142,6 +193,12 @@ const (
 	PollutionEndpoint       = attribute.Key("pollution.endpoint") // host:port
 	PollutionOtherEscrowID  = attribute.Key("pollution.other_escrow_id")
 	// The role and wallet id of the wallet concerned use WalletRole and WalletID.
+
+	// CachePollution (bool, set only when true) marks the span where
+	// pollution was met, for tag search (escrow.cache_pollution=true). The
+	// span also gets status Error (so Jaeger draws it red) and, when the
+	// span that opened the wrong wallet is known, a link to it.
+	CachePollution = attribute.Key("escrow.cache_pollution")
 )
 
 // Pollution reasons.

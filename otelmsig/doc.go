@@ -1,8 +1,11 @@
 // Package otelmsig traces Monero multisig escrow setups done through
 // monero-wallet-rpc with OpenTelemetry: one trace per escrow, one span per
-// key-exchange round, one CLIENT span per wallet RPC call, wallet snapshots
-// as span events, errors with their context, and live detection of "cache
-// pollution" (a wallet-rpc acting on another escrow's wallet).
+// key-exchange round, one span per wallet step in it, one CLIENT span per
+// wallet RPC call, one span per wallet snapshot (with the snapshot as its
+// event), errors with their context, the outcome on the root, and live
+// detection of "cache pollution" (a wallet-rpc acting on another escrow's
+// wallet), marked on the span where it was met and linked to the span that
+// opened the wrong wallet.
 //
 // Names and attribute keys come from package escrowconv, the contract with
 // the legacy JSON exporter (exporter/jsonfile) and with Jaeger queries.
@@ -77,8 +80,9 @@
 // open_wallet(B) will act on B). When a call for wallet A (ContextWithWallet
 // with a Filename) goes to an endpoint where the Tracker knows B is or will
 // be open, the call's span gets a cache_pollution event naming both
-// wallets, the endpoint and the escrow that opened B; no RPC call is made
-// for this. Snapshots add two more checks before round 1: a wallet that is
+// wallets, the endpoint and the escrow that opened B, status Error,
+// escrow.cache_pollution=true and a link to the span of B's open; no RPC
+// call is made for this. Snapshots add two more checks before round 1: a wallet that is
 // already multisig, and two roles showing one address. WithEndpointLock
 // makes SetupMultisig hold a per-endpoint lock across re-open and operation
 // (and the snapshot reads that go with it), which removes the race between

@@ -2,6 +2,8 @@ package otelmsig
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"strconv"
 	"sync"
 	"time"
@@ -39,10 +41,11 @@ type Escrow struct {
 	// stopped answering.
 	eps endpoints
 
-	mu        sync.Mutex
-	failed    bool
-	ended     bool
-	pollution []Pollution
+	mu         sync.Mutex
+	failed     bool
+	ended      bool
+	roundsDone int // rounds ended without error
+	pollution  []Pollution
 	// preRound1 maps addresses seen at SNAPSHOT_PRE_ROUND1 to the wallet
 	// that showed them, to find two roles with one address.
 	preRound1 map[string]Wallet
@@ -127,9 +130,17 @@ func (e *Escrow) Span() trace.Span { return e.span }
 // (instrumentation disabled), snapshots make no calls.
 func (e *Escrow) Recording() bool { return e.span.IsRecording() }
 
-// SetMultisigAddress records the shared multisig address on the root span.
+// SetMultisigAddress records the shared multisig address and its SHA-256
+// (escrow.multisig_address_hash) on the root span.
 func (e *Escrow) SetMultisigAddress(addr string) {
-	e.span.SetAttributes(str(escrowconv.EscrowAddress, addr))
+	e.span.SetAttributes(str(escrowconv.EscrowAddress, addr),
+		escrowconv.EscrowAddressHash.String(addressHash(addr)))
+}
+
+// addressHash is the lower-case hex SHA-256 of a wallet address.
+func addressHash(addr string) string {
+	sum := sha256.Sum256([]byte(addr))
+	return hex.EncodeToString(sum[:])
 }
 
 // ErrorContext says where an escrow failed, for Fail.
@@ -178,7 +189,10 @@ func (e *Escrow) Fail(ctx context.Context, err error, ec ErrorContext) {
 }
 
 // End ends the root span. A non-nil err that was not reported with Fail is
-// recorded as by Fail with operation "escrow.setup".
+// recorded as by Fail with operation "escrow.setup". The root gets the
+// outcome first: escrow.result (ok, or failed when Fail was called),
+// escrow.rounds_completed (rounds ended without error) and
+// escrow.pollution_count.
 func (e *Escrow) End(err error) {
 	if err != nil {
 		e.Fail(context.Background(), err, ErrorContext{Operation: escrowconv.SpanEscrow})
@@ -186,10 +200,23 @@ func (e *Escrow) End(err error) {
 	e.mu.Lock()
 	ended := e.ended
 	e.ended = true
+	failed, done, polluted := e.failed, e.roundsDone, len(e.pollution)
 	e.mu.Unlock()
-	if !ended {
-		e.span.End()
+	if ended {
+		return
 	}
+	if e.span.IsRecording() {
+		result := escrowconv.ResultOK
+		if failed {
+			result = escrowconv.ResultFailed
+		}
+		e.span.SetAttributes(
+			escrowconv.EscrowResult.String(result),
+			escrowconv.EscrowRoundsCompleted.Int(done),
+			escrowconv.EscrowPollutionCount.Int(polluted),
+		)
+	}
+	e.span.End()
 }
 
 // Pollution returns the cache pollution recorded for this escrow so far:
@@ -216,9 +243,10 @@ type Round struct {
 	ended  bool
 }
 
-// StartRound starts the span multisig.round of round n (from 1), whose main
-// wallet RPC method is method (make_multisig, exchange_multisig_keys), as a
-// child of the span in ctx (normally the escrow's root).
+// StartRound starts the span of round n (from 1), named "multisig.round n"
+// (escrowconv.RoundSpanName), whose main wallet RPC method is method
+// (make_multisig, exchange_multisig_keys), as a child of the span in ctx
+// (normally the escrow's root).
 func (e *Escrow) StartRound(ctx context.Context, n int, method string) (context.Context, *Round) {
 	r := &Round{esc: e, n: n}
 	if !e.span.IsRecording() {
@@ -226,7 +254,7 @@ func (e *Escrow) StartRound(ctx context.Context, n int, method string) (context.
 		r.span = e.span
 		return ctx, r
 	}
-	ctx, r.span = e.tracer.Start(ctx, escrowconv.SpanRound,
+	ctx, r.span = e.tracer.Start(ctx, escrowconv.RoundSpanName(n),
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(
 			escrowconv.Round.Int(n),
@@ -243,7 +271,8 @@ func (r *Round) Number() int { return r.n }
 func (r *Round) Span() trace.Span { return r.span }
 
 // End ends the round's span; a non-nil err is recorded on it (RecordError,
-// status Error) unless Fail already did. Later calls are ignored.
+// status Error) unless Fail already did. A round ended without any error
+// counts in the root's escrow.rounds_completed. Later calls are ignored.
 func (r *Round) End(err error) {
 	if err != nil {
 		r.recordErr(err)
@@ -251,10 +280,17 @@ func (r *Round) End(err error) {
 	r.mu.Lock()
 	ended := r.ended
 	r.ended = true
+	ok := !r.errRec
 	r.mu.Unlock()
-	if !ended {
-		r.span.End()
+	if ended {
+		return
 	}
+	if ok {
+		r.esc.mu.Lock()
+		r.esc.roundsDone++
+		r.esc.mu.Unlock()
+	}
+	r.span.End()
 }
 
 func (r *Round) recordErr(err error) {
@@ -287,6 +323,44 @@ type Pollution struct {
 	// Role and WalletID are those of the wallet concerned.
 	Role     string
 	WalletID string
+	// Opener is the span of the call that opened ActualWallet, when an
+	// instrumented client of this process made it; invalid otherwise.
+	// The polluted span links to it.
+	Opener trace.SpanContext
+}
+
+// recordPollution records p on span, the span where the wrong wallet was
+// met: a cache_pollution event; escrow.cache_pollution=true for tag search;
+// status Error, so that Jaeger draws the span as a problem (an attribute
+// alone leaves it a plain bar; the legacy exporter tells this status from a
+// failed call by the missing error.type); and a link to p.Opener when
+// known, which Jaeger shows under References. The escrow (nil when the call
+// belongs to none) counts it.
+func recordPollution(span trace.Span, p Pollution, esc *Escrow) {
+	span.AddEvent(escrowconv.EventCachePollution, trace.WithAttributes(p.attributes(esc)...))
+	span.SetAttributes(escrowconv.CachePollution.Bool(true))
+	span.SetStatus(codes.Error, p.description())
+	if p.Opener.IsValid() {
+		span.AddLink(trace.Link{SpanContext: p.Opener, Attributes: []attribute.KeyValue{
+			str(escrowconv.PollutionReason, p.Reason),
+			str(escrowconv.PollutionOtherEscrowID, p.OtherEscrowID),
+		}})
+	}
+	if esc != nil {
+		esc.addPollution(p)
+	}
+}
+
+// description is the status description of a polluted span.
+func (p Pollution) description() string {
+	d := "cache pollution: " + p.Reason
+	if p.ActualWallet != "" {
+		d += ": " + p.ActualWallet + " met instead of " + p.ExpectedWallet
+	}
+	if p.OtherEscrowID != "" {
+		d += " (opened by escrow " + p.OtherEscrowID + ")"
+	}
+	return validUTF8(d)
 }
 
 func (p Pollution) attributes(esc *Escrow) []attribute.KeyValue {

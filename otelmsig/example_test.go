@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -59,7 +60,7 @@ func ExampleSetupMultisig() {
 
 	rounds, snapshots := 0, 0
 	for _, s := range rec.Ended() {
-		if s.Name() == escrowconv.SpanRound {
+		if strings.HasPrefix(s.Name(), escrowconv.SpanRound+" ") { // "multisig.round 1"
 			rounds++
 		}
 		for _, e := range s.Events() {
@@ -77,7 +78,8 @@ func ExampleSetupMultisig() {
 // An existing orchestrator keeps its own steps and marks them: the escrow,
 // its rounds, snapshots where it wants them, and the failure with its
 // context. RPC spans of instrumented clients called with the round's
-// context land under the round.
+// context land under the round; each wallet's snapshot is a span of its
+// own, its reads under it.
 func ExampleStartEscrow() {
 	ctx := context.Background()
 	rec := tracetest.NewSpanRecorder()
@@ -108,9 +110,16 @@ func ExampleStartEscrow() {
 		names = append(names, s.Name())
 	}
 	sort.Strings(names)
-	fmt.Println(names)
+	fmt.Println(strings.Join(names, "\n"))
 	// Output:
-	// [escrow.setup multisig.round prepare_multisig prepare_multisig prepare_multisig]
+	// arbiter SNAPSHOT_PRE_ROUND1
+	// buyer SNAPSHOT_PRE_ROUND1
+	// escrow.setup
+	// multisig.round 1
+	// prepare_multisig
+	// prepare_multisig
+	// prepare_multisig
+	// vendor SNAPSHOT_PRE_ROUND1
 }
 
 // Only wrapping a client: every call gets a CLIENT span named by the

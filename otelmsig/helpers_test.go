@@ -139,12 +139,17 @@ func spanTree(spans []sdktrace.ReadOnlySpan) string {
 func label(s sdktrace.ReadOnlySpan) string {
 	a := attrMap(s.Attributes())
 	l := s.Name()
-	switch s.Name() {
-	case escrowconv.SpanRound:
-		l += fmt.Sprintf(" %d %s", a[escrowconv.Round].AsInt64(), a[escrowconv.RoundMethod].AsString())
-	case escrowconv.SpanEscrow:
-	default:
+	switch {
+	case isRoundSpan(s):
+		if want := escrowconv.RoundSpanName(int(a[escrowconv.Round].AsInt64())); l != want {
+			l += " (want " + want + ")"
+		}
+		l += " " + a[escrowconv.RoundMethod].AsString()
+	case s.SpanKind() == trace.SpanKindClient:
 		l += " " + a[escrowconv.WalletRole].AsString()
+	}
+	if a[escrowconv.CachePollution].AsBool() {
+		l += " polluted"
 	}
 	if s.Status().Code != 0 {
 		l += " " + s.Status().Code.String()
@@ -228,10 +233,18 @@ func wantAllPoints(t *testing.T, evs []sdktrace.Event, perPoint int) {
 	}
 }
 
+// isRoundSpan reports whether s is a round span ("multisig.round N").
+func isRoundSpan(s sdktrace.ReadOnlySpan) bool {
+	return strings.HasPrefix(s.Name(), escrowconv.SpanRound+" ") && hasAttr(s.Attributes(), escrowconv.Round) &&
+		!hasAttr(s.Attributes(), escrowconv.WalletStep)
+}
+
+// rootsNamed returns the spans named name; escrowconv.SpanRound stands
+// for every round span.
 func rootsNamed(spans []sdktrace.ReadOnlySpan, name string) []sdktrace.ReadOnlySpan {
 	var out []sdktrace.ReadOnlySpan
 	for _, s := range spans {
-		if s.Name() == name {
+		if s.Name() == name || name == escrowconv.SpanRound && isRoundSpan(s) {
 			out = append(out, s)
 		}
 	}
@@ -242,4 +255,33 @@ func spansOfTrace(spans []sdktrace.ReadOnlySpan, id trace.TraceID) []sdktrace.Re
 	return slices.DeleteFunc(slices.Clone(spans), func(s sdktrace.ReadOnlySpan) bool {
 		return s.SpanContext().TraceID() != id
 	})
+}
+
+func byID(spans []sdktrace.ReadOnlySpan, id trace.SpanID) sdktrace.ReadOnlySpan {
+	for _, s := range spans {
+		if s.SpanContext().SpanID() == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// checkReadsUnderSnapshots checks that every instrumentation call is a
+// child of a snapshot span (a snapshot's reads and its re-open), or, for
+// get_version, of the root: none sits directly under a round or a step.
+func checkReadsUnderSnapshots(t *testing.T, spans []sdktrace.ReadOnlySpan) {
+	t.Helper()
+	for _, s := range spans {
+		if !isSnapshotCall(s) {
+			continue
+		}
+		p := byID(spans, s.Parent().SpanID())
+		switch {
+		case p == nil:
+			t.Errorf("%s %s has no parent", s.Name(), attrStr(s.Attributes(), escrowconv.WalletRole))
+		case s.Name() == walletrpc.MethodGetVersion && p.Name() == escrowconv.SpanEscrow:
+		case !hasAttr(p.Attributes(), escrowconv.SnapshotPoint):
+			t.Errorf("%s %s under %s, want a snapshot span", s.Name(), attrStr(s.Attributes(), escrowconv.WalletRole), p.Name())
+		}
+	}
 }

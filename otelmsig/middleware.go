@@ -22,7 +22,7 @@ import (
 
 // Middleware returns walletrpc middleware that makes one CLIENT span per
 // wallet RPC call, named by the JSON-RPC method, child of the span in the
-// call's context (the round, in an escrow).
+// call's context (a wallet step or snapshot span, in an escrow).
 //
 // A span carries rpc.system.name=jsonrpc, rpc.method, server.address,
 // server.port, jsonrpc.protocol.version=2.0, the escrow.id of the escrow in
@@ -137,7 +137,7 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 		if !changesOpenWallet(req) {
 			return m.next(ctx, req)
 		}
-		pending := m.tracker.begin(ep.hostport, req, EscrowFromContext(ctx).ID())
+		pending := m.tracker.begin(ep.hostport, req, EscrowFromContext(ctx).ID(), trace.SpanContext{})
 		err := m.next(ctx, req)
 		m.tracker.end(ep.hostport, pending, err)
 		return err
@@ -164,7 +164,11 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 		if esc == nil {
 			esc = EscrowFromContext(ctx)
 		}
-		pending = m.tracker.begin(ep.hostport, req, esc.ID())
+		var opener trace.SpanContext
+		if recording {
+			opener = span.SpanContext()
+		}
+		pending = m.tracker.begin(ep.hostport, req, esc.ID(), opener)
 	}
 	err := m.next(ctx, req)
 	m.tracker.end(ep.hostport, pending, err)
@@ -182,9 +186,10 @@ func changesOpenWallet(req *walletrpc.Request) bool {
 	return e == walletrpc.OpensWallet || e == walletrpc.ClosesWallet
 }
 
-// checkOpenWallet records a cache_pollution event on span when the tracker
-// knows that the call will meet a wallet other than ci's: another one is
-// open on the endpoint, or being opened by a call sent before this one.
+// checkOpenWallet records cache pollution on span (see recordPollution)
+// when the tracker knows that the call will meet a wallet other than ci's:
+// another one is open on the endpoint, or being opened by a call sent
+// before this one. The span links to the span of that open.
 func (m *instrumented) checkOpenWallet(span trace.Span, ep *endpointInfo, ci *callInfo, esc *Escrow) {
 	st, ok := m.tracker.meets(ep.hostport)
 	if !ok || st.Filename == "" || st.Filename == ci.filename {
@@ -199,11 +204,9 @@ func (m *instrumented) checkOpenWallet(span trace.Span, ep *endpointInfo, ci *ca
 		OtherEscrowID:  st.EscrowID,
 		Role:           ci.role,
 		WalletID:       ci.id,
+		Opener:         st.Opener,
 	}
-	span.AddEvent(escrowconv.EventCachePollution, trace.WithAttributes(p.attributes(esc)...))
-	if esc != nil {
-		esc.addPollution(p)
-	}
+	recordPollution(span, p, esc)
 }
 
 // recordRPCError puts the error on an RPC span the way semconv wants it.

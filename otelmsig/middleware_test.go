@@ -2,6 +2,7 @@ package otelmsig_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,7 +185,7 @@ func TestTrackerFollowsOpenWallet(t *testing.T) {
 	if err := c2.Call(ctx2, "open_wallet", map[string]any{"filename": "b"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if ow, _ := tracker.Open(s.Endpoint()); ow != (otelmsig.OpenWallet{Filename: "b", EscrowID: "E2"}) {
+	if ow, _ := tracker.Open(s.Endpoint()); ow.Filename != "b" || ow.EscrowID != "E2" || !ow.Opener.IsValid() {
 		t.Fatalf("tracker: %+v", ow)
 	}
 	if _, err := c1.GetBalance(ctx1); err != nil { // b is open: pollution
@@ -306,6 +307,19 @@ func TestSnapshotPollutionBeforeRound1(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d multisig_too_early events, want 3", n)
 	}
+	for _, sp := range sr2.Ended() {
+		a := attrMap(sp.Attributes())
+		polluted := len(sp.Events()) > 0 && slices.ContainsFunc(sp.Events(), func(e sdktrace.Event) bool { return e.Name == escrowconv.EventCachePollution })
+		if polluted != a[escrowconv.CachePollution].AsBool() || polluted && (sp.Status().Code != codes.Error ||
+			!strings.HasPrefix(sp.Status().Description, "cache pollution: ") || !hasAttr(sp.Attributes(), escrowconv.SnapshotPoint)) {
+			t.Errorf("span %s: polluted %v, attributes %v, status %v", sp.Name(), polluted, a, sp.Status())
+		}
+		// 3 multisig_too_early, and the three wallets, now multisig, show
+		// one shared address: 2 duplicate_address.
+		if sp.Name() == escrowconv.SpanEscrow && (a[escrowconv.EscrowPollutionCount].AsInt64() != 5 || a[escrowconv.EscrowResult].AsString() != escrowconv.ResultFailed) {
+			t.Errorf("root outcome %v", a)
+		}
+	}
 	_ = sr
 
 	// Two roles on one wallet: duplicate address.
@@ -368,8 +382,9 @@ func TestSnapshotPartialFailure(t *testing.T) {
 		t.Errorf("get_address called %d times after a transport error", n)
 	}
 	evs, on := events(sr.Ended(), escrowconv.EventSnapshot)
-	if len(evs) != 1 || on[0].Name() != escrowconv.SpanEscrow {
-		t.Fatal(len(evs))
+	if len(evs) != 1 || on[0].Name() != "buyer "+escrowconv.PointPreRound2 ||
+		byID(sr.Ended(), on[0].Parent().SpanID()).Name() != escrowconv.SpanEscrow {
+		t.Fatalf("%d snapshot events, on %v", len(evs), on)
 	}
 	a := evs[0].Attributes
 	if !strings.Contains(attrStr(a, escrowconv.SnapshotError), "HTTP 503") || hasAttr(a, escrowconv.WalletAddress) ||
@@ -414,8 +429,14 @@ func TestManualAPI(t *testing.T) {
 	esc.End(nil) // ignored
 
 	spans := sr.Ended()
-	if len(spans) != 2+1+9 {
+	// root, round, exchange_multisig_keys, 3 snapshot spans, their 9 reads
+	if len(spans) != 2+1+3+9 {
 		t.Fatalf("%d spans", len(spans))
+	}
+	checkReadsUnderSnapshots(t, spans)
+	ra := attrMap(rootsNamed(spans, escrowconv.SpanEscrow)[0].Attributes())
+	if ra[escrowconv.EscrowResult].AsString() != escrowconv.ResultFailed || ra[escrowconv.EscrowRoundsCompleted].AsInt64() != 0 {
+		t.Errorf("root outcome %v", ra)
 	}
 	errs, _ := events(spans, escrowconv.EventError)
 	if len(errs) != 1 || attrStr(errs[0].Attributes, escrowconv.ErrorOperation) != "exchange_multisig_keys" {

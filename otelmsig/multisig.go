@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 )
@@ -130,15 +132,19 @@ var _ error = (*StepError)(nil)
 // records how many rounds ran (escrowconv.EscrowRounds). The wallets of one
 // escrow act concurrently within a step, as escrow servers do.
 //
-// The trace: root span escrow.setup, one multisig.round span per round,
-// the RPC spans of instrumented clients under the rounds (the get_version
-// check under the root, marked as the instrumentation's own calls), and
-// wallet.snapshot events at the escrowconv points (PRE_ROUND1 and
-// POST_MAKE_MULTISIG in round 1, PRE_ROUND2 and POST_EXPORT_MULTISIG in
-// round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in round 3 when there is
-// one, FINAL on the root after the last round). A wallet's snapshots
-// before and after a round are taken right before and right after its own
-// call of the round, within the same re-open.
+// The trace (see package escrowconv for the picture): root span
+// escrow.setup, one "multisig.round N" span per round, under it one wallet
+// step span per wallet and step ("buyer make_multisig"), under that the
+// step's re-open (shared endpoints), its snapshot spans and the CLIENT
+// span of its call; the get_version check under the root, marked as the
+// instrumentation's own calls. Snapshots are taken at the escrowconv
+// points (PRE_ROUND1 and POST_MAKE_MULTISIG in round 1, PRE_ROUND2 and
+// POST_EXPORT_MULTISIG in round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in
+// round 3 when there is one, FINAL under the root after the last round),
+// right before and right after the wallet's own call of the round, within
+// the same re-open. The root gets the outcome when the setup ends
+// (escrow.result, escrow.rounds_completed, escrow.pollution_count, the
+// address and its hash).
 //
 // A failed step ends the setup: its round and the root get the error, the
 // root one escrow.error event, and the returned error is a *StepError. A
@@ -383,11 +389,13 @@ func points(r int) (pre, post string) {
 	return "", ""
 }
 
-// step runs op on every wallet (see perEndpoint), with the wallet's
+// step runs op on every wallet (see perEndpoint), each under its wallet
+// step span ("<role> <op>", child of the round), with the wallet's
 // snapshot at point pre just before and at point post just after ("" for
-// none), under one re-open and one hold of the endpoint lock. The snapshot
-// events go on the round's span. When a wallet fails, step records the
-// failure and returns the StepError of the first wallet (in the order
+// none), under one re-open and one hold of the endpoint lock. The re-open,
+// the snapshot spans and the call's CLIENT span are children of the step
+// span. When a wallet fails, its step span gets the error, and step records
+// the failure and returns the StepError of the first wallet (in the order
 // given) that failed.
 func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn func(ctx context.Context, i int, w Wallet) error) error {
 	n := len(s.wallets)
@@ -400,12 +408,16 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 	perEndpoint(s.wallets, func(i int) {
 		w := s.wallets[i]
 		ep := w.Client.Endpoint().String()
-		start := time.Now()
+		ctx, span := s.startStep(ctx, round.Number(), op, w)
 		ran := false
 		failedOp, err := s.esc.withWallet(ctx, w, false, func(ctx context.Context) error {
 			ran = true
 			if snap && pre != "" {
-				preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, nil)
+				// After the re-open: the snapshot is of the wallet the
+				// call will act on.
+				start := time.Now()
+				sctx, sspan := s.esc.startSnapshotSpan(ctx, pre, w, start)
+				preSnaps[i] = s.esc.readWallet(sctx, sspan, pre, w, start, nil)
 				if err := s.esc.eps.hungErr(ep); err != nil {
 					// A snapshot read timed out: the step's call would
 					// wait as long again.
@@ -417,26 +429,31 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 				return explain(err)
 			}
 			if snap && post != "" {
-				postSnaps[i] = s.esc.readWallet(ctx, post, w, time.Now(), nil)
+				start := time.Now()
+				sctx, sspan := s.esc.startSnapshotSpan(ctx, post, w, start)
+				postSnaps[i] = s.esc.readWallet(sctx, sspan, post, w, start, nil)
 			}
 			return nil
 		})
 		if !ran && snap && pre != "" {
 			// The wallet could not be re-opened, or its endpoint is hung:
 			// say so in its snapshot.
-			preSnaps[i] = s.esc.readWallet(ctx, pre, w, start, opError(failedOp, err))
+			start := time.Now()
+			sctx, sspan := s.esc.startSnapshotSpan(ctx, pre, w, start)
+			preSnaps[i] = s.esc.readWallet(sctx, sspan, pre, w, start, opError(failedOp, err))
 		}
 		if err != nil {
 			if failedOp == "" {
 				failedOp = op
 			}
 			errs[i] = s.stepError(round.Number(), failedOp, i, err)
+			recordError(span, errs[i])
 		}
+		span.End()
 	})
 	if snap {
-		span := round.Span()
-		s.esc.recordSnapshots(span, preSnaps, s.wallets)
-		s.esc.recordSnapshots(span, postSnaps, s.wallets)
+		s.esc.recordSnapshots(preSnaps, s.wallets)
+		s.esc.recordSnapshots(postSnaps, s.wallets)
 	}
 	for _, se := range errs {
 		if se != nil {
@@ -444,6 +461,24 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 		}
 	}
 	return nil
+}
+
+// startStep starts the wallet step span of w's op in round n, child of the
+// round in ctx; with the escrow not recording, it returns ctx and its
+// no-op span.
+func (s *setup) startStep(ctx context.Context, n int, op string, w Wallet) (context.Context, trace.Span) {
+	if !s.esc.span.IsRecording() {
+		return ctx, trace.SpanFromContext(context.Background()) // no-op
+	}
+	return s.esc.tracer.Start(ctx, validUTF8(escrowconv.StepSpanName(w.Role, op)),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			s.esc.idAttr,
+			escrowconv.Round.Int(n),
+			str(escrowconv.WalletStep, op),
+			str(escrowconv.WalletRole, w.Role),
+			str(escrowconv.WalletID, w.ID),
+		))
 }
 
 func (s *setup) stepError(round int, op string, i int, err error) *StepError {

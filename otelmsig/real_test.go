@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -309,8 +310,21 @@ func TestRealSharedEndpoints(t *testing.T) {
 			wrong++
 			own, role := a[escrowconv.EscrowID].AsString(), a[escrowconv.WalletRole].AsString()
 			actual, other := a[escrowconv.PollutionActualWallet].AsString(), a[escrowconv.PollutionOtherEscrowID].AsString()
-			if polOn[i].Name() == escrowconv.SpanEscrow || polOn[i].Name() == escrowconv.SpanRound {
+			if polOn[i].SpanKind() != trace.SpanKindClient {
 				t.Errorf("wrong_wallet_open on %s, want an RPC span", polOn[i].Name())
+			}
+			// Marked for Jaeger, and linked to the other escrow's open.
+			if !attrMap(polOn[i].Attributes())[escrowconv.CachePollution].AsBool() || polOn[i].Status().Code != codes.Error {
+				t.Errorf("polluted %s not marked: %v", polOn[i].Name(), polOn[i].Status())
+			}
+			for _, l := range polOn[i].Links() {
+				if o := byID(spans, l.SpanContext.SpanID()); o == nil || o.Name() != walletrpc.MethodOpenWallet ||
+					attrMap(o.Attributes())[escrowconv.EscrowID].AsString() != other {
+					t.Errorf("polluted %s links to %v, want escrow %s's open_wallet", polOn[i].Name(), o, other)
+				}
+			}
+			if len(polOn[i].Links()) != 1 {
+				t.Errorf("polluted %s has %d links, want 1", polOn[i].Name(), len(polOn[i].Links()))
 			}
 			if a[escrowconv.PollutionEndpoint].AsString() != endpointOf[role] ||
 				a[escrowconv.WalletRPCPort].Emit() != strings.TrimPrefix(endpointOf[role], "127.0.0.1:") {

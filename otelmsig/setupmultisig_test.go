@@ -22,21 +22,54 @@ import (
 )
 
 const successTree = `escrow.setup
+  arbiter SNAPSHOT_FINAL
+  buyer SNAPSHOT_FINAL
   multisig.round 1 make_multisig
-    make_multisig arbiter
-    make_multisig buyer
-    make_multisig vendor
-    prepare_multisig arbiter
-    prepare_multisig buyer
-    prepare_multisig vendor
+    arbiter make_multisig
+      arbiter SNAPSHOT_POST_MAKE_MULTISIG
+      make_multisig arbiter
+    arbiter prepare_multisig
+      arbiter SNAPSHOT_PRE_ROUND1
+      prepare_multisig arbiter
+    buyer make_multisig
+      buyer SNAPSHOT_POST_MAKE_MULTISIG
+      make_multisig buyer
+    buyer prepare_multisig
+      buyer SNAPSHOT_PRE_ROUND1
+      prepare_multisig buyer
+    vendor make_multisig
+      make_multisig vendor
+      vendor SNAPSHOT_POST_MAKE_MULTISIG
+    vendor prepare_multisig
+      prepare_multisig vendor
+      vendor SNAPSHOT_PRE_ROUND1
   multisig.round 2 exchange_multisig_keys
-    exchange_multisig_keys arbiter
-    exchange_multisig_keys buyer
-    exchange_multisig_keys vendor
+    arbiter exchange_multisig_keys
+      arbiter SNAPSHOT_POST_EXPORT_MULTISIG
+      arbiter SNAPSHOT_PRE_ROUND2
+      exchange_multisig_keys arbiter
+    buyer exchange_multisig_keys
+      buyer SNAPSHOT_POST_EXPORT_MULTISIG
+      buyer SNAPSHOT_PRE_ROUND2
+      exchange_multisig_keys buyer
+    vendor exchange_multisig_keys
+      exchange_multisig_keys vendor
+      vendor SNAPSHOT_POST_EXPORT_MULTISIG
+      vendor SNAPSHOT_PRE_ROUND2
   multisig.round 3 exchange_multisig_keys
-    exchange_multisig_keys arbiter
-    exchange_multisig_keys buyer
-    exchange_multisig_keys vendor
+    arbiter exchange_multisig_keys
+      arbiter SNAPSHOT_POST_IMPORT_MULTISIG
+      arbiter SNAPSHOT_PRE_ROUND3
+      exchange_multisig_keys arbiter
+    buyer exchange_multisig_keys
+      buyer SNAPSHOT_POST_IMPORT_MULTISIG
+      buyer SNAPSHOT_PRE_ROUND3
+      exchange_multisig_keys buyer
+    vendor exchange_multisig_keys
+      exchange_multisig_keys vendor
+      vendor SNAPSHOT_POST_IMPORT_MULTISIG
+      vendor SNAPSHOT_PRE_ROUND3
+  vendor SNAPSHOT_FINAL
 `
 
 func TestSetupMultisigTraceShape(t *testing.T) {
@@ -79,6 +112,19 @@ func TestSetupMultisigTraceShape(t *testing.T) {
 		ra[escrowconv.EscrowParticipants].AsInt64() != 3 || ra[escrowconv.EscrowAddress].AsString() != addr {
 		t.Errorf("root attributes %v", root.Attributes())
 	}
+	addrSum := sha256.Sum256([]byte(addr))
+	if ra[escrowconv.EscrowResult].AsString() != escrowconv.ResultOK || ra[escrowconv.EscrowRoundsCompleted].AsInt64() != 3 ||
+		ra[escrowconv.EscrowRounds].AsInt64() != 3 || ra[escrowconv.EscrowPollutionCount].AsInt64() != 0 ||
+		!hasAttr(root.Attributes(), escrowconv.EscrowPollutionCount) ||
+		ra[escrowconv.EscrowAddressHash].AsString() != hex.EncodeToString(addrSum[:]) {
+		t.Errorf("root outcome %v", root.Attributes())
+	}
+	// 1 root + 3 rounds + 12 wallet steps + 21 snapshot spans + 12
+	// protocol calls + 3 get_version + 63 reads.
+	if len(spans) != 1+3+12+21+12+3+63 {
+		t.Errorf("%d spans per escrow, want 115", len(spans))
+	}
+	checkReadsUnderSnapshots(t, spans)
 
 	// Every span is in the root's trace; RPC spans carry the semconv set.
 	ports := map[string]int{}
@@ -127,21 +173,25 @@ func TestSetupMultisigTraceShape(t *testing.T) {
 
 	snaps, on := events(spans, escrowconv.EventSnapshot)
 	wantAllPoints(t, snaps, 3)
-	sum := sha256.Sum256([]byte(addr))
+	sum := addrSum
 	for i, e := range snaps {
 		a := attrMap(e.Attributes)
 		point := a[escrowconv.SnapshotPoint].AsString()
+		if on[i].Name() != a[escrowconv.WalletRole].AsString()+" "+point || !hasAttr(on[i].Attributes(), escrowconv.SnapshotPoint) {
+			t.Errorf("%s snapshot on %s, want its own snapshot span", point, on[i].Name())
+		}
+		parent := byID(spans, on[i].Parent().SpanID())
 		if point == escrowconv.PointFinal {
-			if on[i] != root {
-				t.Errorf("FINAL snapshot on %s, want the root", on[i].Name())
+			if parent != root {
+				t.Errorf("FINAL snapshot span under %v, want the root", parent)
 			}
 			if !a[escrowconv.WalletIsMultisig].AsBool() || !a[escrowconv.WalletMultisigReady].AsBool() ||
 				a[escrowconv.WalletAddressHash].AsString() != hex.EncodeToString(sum[:]) ||
 				a[escrowconv.WalletThreshold].AsInt64() != 2 || a[escrowconv.WalletTotal].AsInt64() != 3 {
 				t.Errorf("FINAL snapshot %v", e.Attributes)
 			}
-		} else if on[i].Name() != escrowconv.SpanRound {
-			t.Errorf("%s snapshot on %s, want a round", point, on[i].Name())
+		} else if parent == nil || !hasAttr(parent.Attributes(), escrowconv.WalletStep) {
+			t.Errorf("%s snapshot span under %v, want a wallet step", point, parent)
 		}
 		if point == escrowconv.PointPreRound1 && a[escrowconv.WalletIsMultisig].AsBool() {
 			t.Errorf("PRE_ROUND1 snapshot says multisig")
@@ -152,8 +202,12 @@ func TestSetupMultisigTraceShape(t *testing.T) {
 		if a[escrowconv.WalletRPCPort].AsInt64() != int64(ports[a[escrowconv.WalletRole].AsString()]) {
 			t.Errorf("%s snapshot port %v", point, a[escrowconv.WalletRPCPort])
 		}
-		if ts := a[escrowconv.SnapshotTimeMs].AsInt64(); ts != e.Time.UnixMilli() || ts < before {
-			t.Errorf("snapshot time %d, event time %d", ts, e.Time.UnixMilli())
+		// Collection start = the span's start; the event is stamped when
+		// the values were read, the span's end.
+		if ts := a[escrowconv.SnapshotTimeMs].AsInt64(); ts != on[i].StartTime().UnixMilli() || ts < before ||
+			!e.Time.Equal(on[i].EndTime()) || e.Time.Before(on[i].StartTime()) ||
+			e.Time.Sub(on[i].StartTime()).Milliseconds() != a[escrowconv.SnapshotDurationMs].AsInt64() {
+			t.Errorf("snapshot time %d, span %v..%v, event time %v", ts, on[i].StartTime(), on[i].EndTime(), e.Time)
 		}
 		if !hasAttr(e.Attributes, escrowconv.SnapshotDurationMs) || hasAttr(e.Attributes, escrowconv.SnapshotError) {
 			t.Errorf("snapshot %v", e.Attributes)
@@ -191,16 +245,36 @@ func TestSetupMultisigFailsInRound2(t *testing.T) {
 	spans := sr.Ended()
 	const want = `escrow.setup Error
   multisig.round 1 make_multisig
-    make_multisig arbiter
-    make_multisig buyer
-    make_multisig vendor
-    prepare_multisig arbiter
-    prepare_multisig buyer
-    prepare_multisig vendor
+    arbiter make_multisig
+      arbiter SNAPSHOT_POST_MAKE_MULTISIG
+      make_multisig arbiter
+    arbiter prepare_multisig
+      arbiter SNAPSHOT_PRE_ROUND1
+      prepare_multisig arbiter
+    buyer make_multisig
+      buyer SNAPSHOT_POST_MAKE_MULTISIG
+      make_multisig buyer
+    buyer prepare_multisig
+      buyer SNAPSHOT_PRE_ROUND1
+      prepare_multisig buyer
+    vendor make_multisig
+      make_multisig vendor
+      vendor SNAPSHOT_POST_MAKE_MULTISIG
+    vendor prepare_multisig
+      prepare_multisig vendor
+      vendor SNAPSHOT_PRE_ROUND1
   multisig.round 2 exchange_multisig_keys Error
-    exchange_multisig_keys arbiter
-    exchange_multisig_keys buyer
-    exchange_multisig_keys vendor Error
+    arbiter exchange_multisig_keys
+      arbiter SNAPSHOT_POST_EXPORT_MULTISIG
+      arbiter SNAPSHOT_PRE_ROUND2
+      exchange_multisig_keys arbiter
+    buyer exchange_multisig_keys
+      buyer SNAPSHOT_POST_EXPORT_MULTISIG
+      buyer SNAPSHOT_PRE_ROUND2
+      exchange_multisig_keys buyer
+    vendor exchange_multisig_keys Error
+      exchange_multisig_keys vendor Error
+      vendor SNAPSHOT_PRE_ROUND2
 `
 	if got := spanTree(spans); got != want {
 		t.Fatalf("span tree:\n%s\nwant:\n%s", got, want)
@@ -218,6 +292,14 @@ func TestSetupMultisigFailsInRound2(t *testing.T) {
 				t.Errorf("failed RPC span attributes %v", s.Attributes())
 			}
 		}
+	}
+	checkReadsUnderSnapshots(t, spans)
+	root := rootsNamed(spans, escrowconv.SpanEscrow)[0]
+	ra := attrMap(root.Attributes())
+	if ra[escrowconv.EscrowResult].AsString() != escrowconv.ResultFailed || ra[escrowconv.EscrowRoundsCompleted].AsInt64() != 1 ||
+		ra[escrowconv.EscrowRounds].AsInt64() != 2 || !hasAttr(root.Attributes(), escrowconv.EscrowPollutionCount) ||
+		hasAttr(root.Attributes(), escrowconv.EscrowAddressHash) {
+		t.Errorf("root outcome %v", root.Attributes())
 	}
 	errs, on := events(spans, escrowconv.EventError)
 	if len(errs) != 1 || on[0].Name() != escrowconv.SpanEscrow {

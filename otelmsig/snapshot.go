@@ -2,8 +2,6 @@ package otelmsig
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -33,8 +31,8 @@ type WalletSnapshot struct {
 	// endpoint before round 1.
 	RPCVersion uint32
 
-	Time     time.Time     // when the snapshot started
-	Duration time.Duration // how long it took
+	Time     time.Time     // when the snapshot started (its span's start)
+	Duration time.Duration // how long it took (its event is at Time+Duration)
 
 	Multisig    *walletrpc.IsMultisigResult // nil when is_multisig failed
 	Balance     *walletrpc.GetBalanceResult // nil when get_balance failed
@@ -55,15 +53,20 @@ type WalletSnapshot struct {
 	// set anyway. The reads stop at the first transport error (a wallet-rpc
 	// that timed out once would time out again).
 	Err error
+
+	span trace.Span // the snapshot's span, ended by recordSnapshots
 }
 
-// Snapshot records the state of each wallet as one wallet.snapshot event on
-// the span in ctx, at the named point (one of the escrowconv Point*
-// constants): is_multisig, get_balance and get_address over the wallet's
-// client (spans marked escrow.snapshot_call=true when the client is
-// instrumented), the SHA-256 of the address, whether Wallet.Path exists and
-// its owner permission bits, the RPC port and version, when the snapshot
-// started and how long it took.
+// Snapshot records the state of each wallet at the named point (one of the
+// escrowconv Point* constants) as one snapshot span per wallet, child of
+// the span in ctx, named "<role> <point>" (escrowconv.SnapshotSpanName),
+// carrying one wallet.snapshot event stamped when the values were read. Its
+// reads are is_multisig, get_balance and get_address over the wallet's
+// client, CLIENT children of the snapshot span (marked
+// escrow.snapshot_call=true when the client is instrumented); the event
+// also has the SHA-256 of the address, whether Wallet.Path exists and its
+// owner permission bits, the RPC port and version, when the snapshot
+// started (the span's start too) and how long it took.
 //
 // The reads of one wallet share one deadline (WithSnapshotTimeout, default
 // DefaultSnapshotTimeout) and stop at the first transport error. A read
@@ -74,13 +77,14 @@ type WalletSnapshot struct {
 // process sent to the endpoint between the reads, sets MixedWallets.
 //
 // Wallets on different endpoints are read concurrently. With
-// WithSharedEndpoints each wallet is re-opened first (and with
-// WithEndpointLock the endpoint stays locked across the re-open and the
-// reads). A wallet that cannot be read gets snapshot.error with what could
-// be read; Snapshot never fails the escrow.
+// WithSharedEndpoints each wallet is re-opened first, under its snapshot
+// span (and with WithEndpointLock the endpoint stays locked across the
+// re-open and the reads). A wallet that cannot be read gets snapshot.error
+// with what could be read; Snapshot never fails the escrow.
 //
 // At SNAPSHOT_PRE_ROUND1 it also looks for cache pollution: a wallet that is
-// already multisig, and two roles of the escrow showing the same address.
+// already multisig, and two roles of the escrow showing the same address;
+// the snapshot span of the wallet concerned is marked (see Pollution).
 //
 // When the span in ctx is not recording (instrumentation disabled), or
 // snapshots are off, Snapshot makes no calls at all and returns nil.
@@ -91,7 +95,7 @@ func (e *Escrow) Snapshot(ctx context.Context, point string, wallets ...Wallet) 
 	}
 	out := make([]WalletSnapshot, len(wallets))
 	perEndpoint(wallets, func(i int) { out[i] = e.snapshotOne(ctx, point, wallets[i]) })
-	e.recordSnapshots(trace.SpanFromContext(ctx), out, wallets)
+	e.recordSnapshots(out, wallets)
 	return out
 }
 
@@ -101,39 +105,61 @@ func (e *Escrow) snapshotting(ctx context.Context) bool {
 	return !e.cfg.noSnapshots && e.span.IsRecording() && trace.SpanFromContext(ctx).IsRecording()
 }
 
-// recordSnapshots adds one wallet.snapshot event per taken snapshot (those
-// with a Point) to span, and the pollution checks of PRE_ROUND1.
-func (e *Escrow) recordSnapshots(span trace.Span, snaps []WalletSnapshot, wallets []Wallet) {
+// startSnapshotSpan starts the snapshot span of w at point, child of the
+// span in ctx, at start (the collection start).
+func (e *Escrow) startSnapshotSpan(ctx context.Context, point string, w Wallet, start time.Time) (context.Context, trace.Span) {
+	return e.tracer.Start(ctx, validUTF8(escrowconv.SnapshotSpanName(w.Role, point)),
+		trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(
+			e.idAttr,
+			str(escrowconv.SnapshotPoint, point),
+			str(escrowconv.WalletRole, w.Role),
+			str(escrowconv.WalletID, w.ID),
+		))
+}
+
+// recordSnapshots adds the wallet.snapshot event of each taken snapshot
+// (those with a Point) to its snapshot span, stamped when the values were
+// read, makes the pollution checks of PRE_ROUND1 and ends the spans.
+func (e *Escrow) recordSnapshots(snaps []WalletSnapshot, wallets []Wallet) {
 	pre1 := false
 	for i := range snaps {
-		if snaps[i].Point == "" {
+		if snaps[i].Point == "" || snaps[i].span == nil {
 			continue
 		}
-		span.AddEvent(escrowconv.EventSnapshot,
-			trace.WithTimestamp(snaps[i].Time),
+		snaps[i].span.AddEvent(escrowconv.EventSnapshot,
+			trace.WithTimestamp(snaps[i].Time.Add(snaps[i].Duration)),
 			trace.WithAttributes(snaps[i].attributes(e)...))
 		pre1 = pre1 || snaps[i].Point == escrowconv.PointPreRound1
 	}
 	if pre1 {
-		e.checkPreRound1(span, snaps, wallets)
+		e.checkPreRound1(snaps, wallets)
+	}
+	for i := range snaps {
+		if sp := snaps[i].span; sp != nil {
+			sp.End(trace.WithTimestamp(snaps[i].Time.Add(snaps[i].Duration)))
+		}
 	}
 }
 
-// snapshotOne takes the snapshot of one wallet, re-opening it first (under
-// the endpoint lock) when the escrow's options say so.
+// snapshotOne takes the snapshot of one wallet under its snapshot span,
+// re-opening it first (under the endpoint lock) when the escrow's options
+// say so.
 func (e *Escrow) snapshotOne(ctx context.Context, point string, w Wallet) WalletSnapshot {
 	start := time.Now()
+	ctx, span := e.startSnapshotSpan(ctx, point, w, start)
 	if w.Client == nil {
-		return e.readWallet(ctx, point, w, start, errors.New("no client"))
+		return e.readWallet(ctx, span, point, w, start, errors.New("no client"))
 	}
 	var s WalletSnapshot
 	read := false
 	op, err := e.withWallet(ctx, w, true, func(ctx context.Context) error {
-		s, read = e.readWallet(ctx, point, w, start, nil), true
+		s, read = e.readWallet(ctx, span, point, w, start, nil), true
 		return nil
 	})
 	if !read {
-		s = e.readWallet(ctx, point, w, start, opError(op, err))
+		s = e.readWallet(ctx, span, point, w, start, opError(op, err))
 	}
 	return s
 }
@@ -147,10 +173,11 @@ func opError(op string, err error) error {
 }
 
 // readWallet reads the state of w, which must be the open wallet on its
-// endpoint, with ctx marked for snapshot calls. With a non-nil skip, or
-// when the endpoint is known to be hung, it makes no calls and records why.
-func (e *Escrow) readWallet(ctx context.Context, point string, w Wallet, start time.Time, skip error) WalletSnapshot {
-	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: start}
+// endpoint, with ctx marked for snapshot calls; ctx holds span, the
+// snapshot's span (recordSnapshots ends it). With a non-nil skip, or when
+// the endpoint is known to be hung, it makes no calls and records why.
+func (e *Escrow) readWallet(ctx context.Context, span trace.Span, point string, w Wallet, start time.Time, skip error) WalletSnapshot {
+	s := WalletSnapshot{Point: point, Role: w.Role, WalletID: w.ID, Filename: w.Filename, Time: start, span: span}
 	var errs []error
 	if w.Client != nil {
 		ep := w.Client.Endpoint()
@@ -202,8 +229,7 @@ func (e *Escrow) readRPC(ctx context.Context, s *WalletSnapshot, w Wallet) []err
 			a, err := w.Client.GetAddress(ctx)
 			if err == nil {
 				s.Address = a.Address
-				sum := sha256.Sum256([]byte(a.Address))
-				s.AddressHash = hex.EncodeToString(sum[:])
+				s.AddressHash = addressHash(a.Address)
 			}
 			return err
 		}},
@@ -325,15 +351,19 @@ func clampInt64(v uint64) int64 {
 	return int64(v)
 }
 
-// checkPreRound1 records pollution visible before round 1: a wallet already
-// multisig, or an address another role of this escrow already showed.
-func (e *Escrow) checkPreRound1(span trace.Span, snaps []WalletSnapshot, wallets []Wallet) {
+// checkPreRound1 records pollution visible before round 1, on the snapshot
+// span of the wallet concerned: a wallet already multisig, or an address
+// another role of this escrow already showed.
+func (e *Escrow) checkPreRound1(snaps []WalletSnapshot, wallets []Wallet) {
 	for i, s := range snaps {
+		if s.span == nil {
+			continue
+		}
 		if s.Multisig != nil && s.Multisig.Multisig {
-			e.pollute(span, Pollution{
+			recordPollution(s.span, Pollution{
 				Reason: escrowconv.ReasonMultisigTooEarly, ExpectedWallet: s.Filename,
 				Endpoint: s.Endpoint, Port: s.Port, Role: s.Role, WalletID: s.WalletID,
-			})
+			}, e)
 		}
 		if s.Address == "" {
 			continue
@@ -348,17 +378,12 @@ func (e *Escrow) checkPreRound1(span trace.Span, snaps []WalletSnapshot, wallets
 		}
 		e.mu.Unlock()
 		if seen && (other.Role != s.Role || other.ID != s.WalletID) {
-			e.pollute(span, Pollution{
+			recordPollution(s.span, Pollution{
 				Reason: escrowconv.ReasonDuplicateAddress, ExpectedWallet: s.WalletID, ActualWallet: other.ID,
 				Endpoint: s.Endpoint, Port: s.Port, Role: s.Role, WalletID: s.WalletID,
-			})
+			}, e)
 		}
 	}
-}
-
-func (e *Escrow) pollute(span trace.Span, p Pollution) {
-	span.AddEvent(escrowconv.EventCachePollution, trace.WithAttributes(p.attributes(e)...))
-	e.addPollution(p)
 }
 
 // withWallet runs fn with a context for w's calls, after taking the

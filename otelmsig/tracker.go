@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/escrowtrace/escrowtrace/walletrpc"
 )
 
@@ -52,6 +54,10 @@ type OpenWallet struct {
 	// EscrowID is the escrow whose call opened it, "" when the call was not
 	// made for an escrow.
 	EscrowID string
+	// Opener is the span context of the instrumented call that opened it
+	// (invalid when that call had no recording span), so that a span that
+	// meets the wrong wallet can link to the span that opened it.
+	Opener trace.SpanContext
 }
 
 var defaultTracker = NewTracker()
@@ -121,9 +127,9 @@ func (t *Tracker) Lock(ctx context.Context, endpoint string) (unlock func(), err
 }
 
 // begin records that req, which may change the open wallet, is being sent
-// to endpoint. It returns what end needs, nil when the call does not change
-// the open wallet.
-func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string) *pendingOpen {
+// to endpoint by the span opener (invalid when there is none). It returns
+// what end needs, nil when the call does not change the open wallet.
+func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string, opener trace.SpanContext) *pendingOpen {
 	var w OpenWallet
 	switch req.WalletEffect() {
 	case walletrpc.OpensWallet:
@@ -133,9 +139,9 @@ func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string
 			t.Forget(endpoint)
 			return nil
 		}
-		w = OpenWallet{Filename: name, EscrowID: escrowID}
+		w = OpenWallet{Filename: name, EscrowID: escrowID, Opener: opener}
 	case walletrpc.ClosesWallet:
-		w = OpenWallet{EscrowID: escrowID}
+		w = OpenWallet{EscrowID: escrowID, Opener: opener}
 	default:
 		return nil
 	}

@@ -174,7 +174,8 @@ func TestDemoSingleEscrow(t *testing.T) {
 	for _, s := range traces[0].Spans {
 		ops[s.OperationName]++
 	}
-	if ops[escrowconv.SpanEscrow] != 1 || ops[escrowconv.SpanRound] != 3 || ops["exchange_multisig_keys"] != 6 {
+	if ops[escrowconv.SpanEscrow] != 1 || ops[escrowconv.RoundSpanName(1)] != 1 || ops[escrowconv.RoundSpanName(2)] != 1 ||
+		ops[escrowconv.RoundSpanName(3)] != 1 || ops["exchange_multisig_keys"] != 6 || ops["buyer exchange_multisig_keys"] != 2 {
 		t.Errorf("Jaeger has spans %v", ops)
 	}
 }

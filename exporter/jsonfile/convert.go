@@ -78,6 +78,12 @@ type spanAttrs struct {
 	port                    int32
 	round                   int
 	hasRound, snapshotCall  bool
+	// snapshotSpan: the span is a snapshot span (it has snapshot.point),
+	// started at the snapshot's collection start.
+	snapshotSpan bool
+	// polluted: escrow.cache_pollution=true, which comes with status
+	// Error on a call that may well have succeeded.
+	polluted bool
 }
 
 func readSpanAttrs(attrs []attribute.KeyValue) spanAttrs {
@@ -111,6 +117,10 @@ func readSpanAttrs(attrs []attribute.KeyValue) spanAttrs {
 			}
 		case escrowconv.AttrSnapshotCall:
 			a.snapshotCall = kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
+		case escrowconv.SnapshotPoint:
+			a.snapshotSpan = true
+		case escrowconv.CachePollution:
+			a.polluted = kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
 		}
 	}
 	if a.port == 0 {
@@ -149,7 +159,10 @@ func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
 		dur := max(time.Duration(end-start), 0)
 		endDetails := &RPCCallEnd{Method: method, DurationMs: dur.Milliseconds(), Success: true}
 		typ := TypeRPCCallEnd
-		if status.Code == codes.Error {
+		// A call marked as polluted has status Error for Jaeger's sake;
+		// it failed only if it also has error.type (set on every failed
+		// call).
+		if status.Code == codes.Error && (!a.polluted || a.errorType != "") {
 			typ = TypeRPCCallError
 			endDetails.Success = false
 			endDetails.Error = text(status.Description)
@@ -172,7 +185,8 @@ func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
 		if status.Code == codes.Error {
 			si.failed, si.failDesc = true, text(status.Description)
 		}
-	case s.Name() == escrowconv.SpanRound && a.hasRound && status.Code == codes.Error:
+	case a.hasRound && status.Code == codes.Error && s.SpanKind() != trace.SpanKindClient:
+		// A round span ("multisig.round 2") or a wallet step span in it.
 		si.failRound = a.round
 	}
 
@@ -182,6 +196,12 @@ func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
 		switch ev.Name {
 		case escrowconv.EventSnapshot:
 			r, ok = c.snapshot(ev, &a), true
+			if a.snapshotSpan {
+				// The event is stamped when the values were read; the
+				// legacy file orders the snapshot by its collection
+				// start, the span's start (its snapshot.timestamp_ms).
+				r.at = start
+			}
 		case escrowconv.EventError:
 			r, ok = errorFinal(ev, &a, si.escrowID), true
 		case escrowconv.EventCachePollution:

@@ -733,3 +733,36 @@ func TestNoSecretsInFiles(t *testing.T) {
 	}
 	// checkDir (at cleanup) scans the bytes for "Multisig" and the password.
 }
+
+// A call marked as polluted has status Error so that Jaeger draws it red,
+// but it succeeded: the legacy file says RPC_CALL_END. A polluted call that
+// also failed (error.type set) is an RPC_CALL_ERROR. A snapshot event on a
+// snapshot span is ordered by the span's start (the collection start),
+// not by the event's time (when the values were read).
+func TestPollutedCallAndSnapshotSpan(t *testing.T) {
+	exp, dir := newExporter(t)
+	tid := traceID(11)
+	ok := tracetest.SpanStubFromReadOnlySpan(rpcSpan(tid, "pz", "make_multisig", "vendor", 18084, ms(1), ms(2)))
+	ok.Status = sdktrace.Status{Code: codes.Error, Description: "cache pollution: wrong_wallet_open"}
+	ok.Attributes = append(ok.Attributes, escrowconv.CachePollution.Bool(true))
+	bad := tracetest.SpanStubFromReadOnlySpan(rpcSpan(tid, "pz", "make_multisig", "buyer", 18083, ms(5), ms(6)))
+	bad.SpanContext = spanCtx(tid)
+	bad.Status = sdktrace.Status{Code: codes.Error, Description: "boom"}
+	bad.Attributes = append(bad.Attributes, escrowconv.CachePollution.Bool(true), semconv.ErrorTypeKey.String("-1"))
+	snap := tracetest.SpanStub{Name: "buyer " + escrowconv.PointPreRound1, SpanContext: spanCtx(tid), StartTime: ms(3), EndTime: ms(8),
+		Attributes: []attribute.KeyValue{escrowconv.EscrowID.String("pz"), escrowconv.SnapshotPoint.String(escrowconv.PointPreRound1),
+			escrowconv.WalletRole.String("buyer")},
+		Events: []sdktrace.Event{{Name: escrowconv.EventSnapshot, Time: ms(8), Attributes: []attribute.KeyValue{
+			escrowconv.SnapshotPoint.String(escrowconv.PointPreRound1), escrowconv.WalletRole.String("buyer"),
+			escrowconv.SnapshotTimeMs.Int64(ms(3).UnixMilli()), escrowconv.SnapshotDurationMs.Int64(5)}}}}
+	export(t, exp, ok.Snapshot(), bad.Snapshot(), snap.Snapshot(), rootSpan(tid, "pz", ms(0), ms(10), false))
+	evs := load(t, filepath.Join(dir, "escrow_pz.json"))
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.EventType+"/"+ev.Role)
+	}
+	want := "RPC_CALL_START/vendor RPC_CALL_END/vendor SNAPSHOT_PRE_ROUND1/buyer RPC_CALL_START/buyer RPC_CALL_ERROR/buyer"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("events %s\nwant %s", got, want)
+	}
+}

@@ -318,6 +318,8 @@ type (
 	KeyValue = jaegerv1.KeyValue
 	// Log is a span event.
 	Log = jaegerv1.Log
+	// Process is the resource of the spans whose ProcessID names it.
+	Process = jaegerv1.Process
 )
 
 type envelope[T any] struct {

@@ -69,6 +69,9 @@ type Process struct {
 	Tags        []KeyValue `json:"tags"`
 }
 
+// Tag returns the value of the process tag key and whether it exists.
+func (p Process) Tag(key string) (any, bool) { return find(p.Tags, key) }
+
 // Parent returns the span id of the CHILD_OF reference, or "".
 func (s Span) Parent() string {
 	for _, r := range s.References {
