@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -262,6 +263,7 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	for i, r := range results {
 		files[i] = loadEscrowFile(dir, r.plan.id)
 	}
+	results, files = inStartOrder(results, files)
 	if exportErr != nil {
 		fmt.Fprintf(d.stderr, "escrowtrace demo: warning: exporting traces: %s\n", oneLine(exportErr.Error()))
 	}
@@ -413,4 +415,32 @@ func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile,
 func oneLine(s string) string {
 	s = secret.Redact(s)
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// inStartOrder sorts the escrows as the race report and analyze number
+// them (report.Build): by their file's earliest event, then id; an escrow
+// without a readable file by its start. So "escrow 2" here is "#2" in
+// report.html and in `escrowtrace analyze` of the same files.
+func inStartOrder(results []result, files []escrowFile) ([]result, []escrowFile) {
+	type pair struct {
+		r     result
+		f     escrowFile
+		start int64
+	}
+	ps := make([]pair, len(results))
+	for i := range results {
+		ps[i] = pair{r: results[i], f: files[i], start: results[i].start.UnixMilli()}
+		for j, ev := range files[i].events {
+			if j == 0 || ev.Timestamp < ps[i].start {
+				ps[i].start = ev.Timestamp
+			}
+		}
+	}
+	slices.SortStableFunc(ps, func(a, b pair) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), strings.Compare(a.r.plan.id, b.r.plan.id))
+	})
+	for i, p := range ps {
+		results[i], files[i] = p.r, p.f
+	}
+	return results, files
 }
