@@ -251,7 +251,9 @@ func (d *demo) runEscrows(ctx context.Context, plans []escrowPlan) []result {
 			if err != nil {
 				status = "FAILED: " + oneLine(err.Error())
 			}
-			d.log.Printf("escrow %d %s %s in %v", i+1, p.id, status, results[i].took.Round(time.Millisecond))
+			// By id: the summary numbers escrows by start time, as the
+			// race report does, which need not be the launch order.
+			d.log.Printf("escrow %s after %v: %s", p.id, results[i].took.Round(time.Millisecond), status)
 		})
 	}
 	ready.Wait()
