@@ -3,6 +3,8 @@ package otelmsig_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -284,4 +287,24 @@ func checkReadsUnderSnapshots(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 			t.Errorf("%s %s under %s, want a snapshot span", s.Name(), attrStr(s.Attributes(), escrowconv.WalletRole), p.Name())
 		}
 	}
+}
+
+// loadValidFile reads the successful escrow's legacy file from dir, checks
+// it against the contract (jsonfile.Validate) and that it has n events. It
+// returns the events and the file's bytes.
+func loadValidFile(t *testing.T, dir, escrowID string, n int) ([]jsonfile.Event, []byte) {
+	t.Helper()
+	path := filepath.Join(dir, jsonfile.FileName(escrowID, false))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jsonfile.Validate(data); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := jsonfile.Load(path)
+	if err != nil || len(evs) != n {
+		t.Fatalf("%d events, %v; want %d", len(evs), err, n)
+	}
+	return evs, data
 }

@@ -45,17 +45,7 @@ func TestRealDedicatedSetup(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr), sdktrace.WithSyncer(exp))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	tracker := otelmsig.NewTracker()
-	var wallets []otelmsig.Wallet
-	for i, p := range procs {
-		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wallets = append(wallets, otelmsig.Wallet{
-			Role: roles[i], ID: "real-" + roles[i], Filename: roles[i],
-			Path: filepath.Join(p.WalletDir, roles[i]), Client: c,
-		})
-	}
+	wallets := dedicatedWallets(t, procs, "real-", tracker)
 	start := time.Now()
 	addr, err := otelmsig.SetupMultisig(testCtx(t, 2*time.Minute), "real-dedicated", wallets,
 		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker))
@@ -120,18 +110,7 @@ func TestRealDedicatedSetup(t *testing.T) {
 	if err := tp.ForceFlush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, jsonfile.FileName("real-dedicated", false))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := jsonfile.Validate(data); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := jsonfile.Load(path)
-	if err != nil || len(evs) != 45 {
-		t.Fatalf("%d events, %v; want 45", len(evs), err)
-	}
+	evs, _ := loadValidFile(t, dir, "real-dedicated", 45)
 	for _, ev := range evs {
 		if sn, ok := ev.Details.(*jsonfile.Snapshot); ok && (sn.RPCVersion == nil || *sn.RPCVersion != 65561) {
 			t.Errorf("%s of %s: rpc_version %v, want 65561", ev.EventType, ev.Role, sn.RPCVersion)
@@ -156,14 +135,7 @@ func TestRealMultisigSwitchOff(t *testing.T) {
 	procs := wallettest.StartDedicated(t, wallettest.Config{}, roles...)
 	_, tp := recorder(t)
 	tracker := otelmsig.NewTracker()
-	var wallets []otelmsig.Wallet
-	for i, p := range procs {
-		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wallets = append(wallets, otelmsig.Wallet{Role: roles[i], ID: "off-" + roles[i], Filename: roles[i], Client: c})
-	}
+	wallets := dedicatedWallets(t, procs, "off-", tracker)
 	_, err := otelmsig.SetupMultisig(testCtx(t, 2*time.Minute), "real-switch-off", wallets,
 		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithoutEnablingMultisig())
 	var se *otelmsig.StepError
@@ -187,14 +159,7 @@ func TestRealCLIMadeWallets(t *testing.T) {
 	procs := wallettest.StartDedicated(t, wallettest.Config{CLIWallets: true}, roles...)
 	_, tp := recorder(t)
 	tracker := otelmsig.NewTracker()
-	var wallets []otelmsig.Wallet
-	for i, p := range procs {
-		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wallets = append(wallets, otelmsig.Wallet{Role: roles[i], ID: "cli-" + roles[i], Filename: roles[i], Client: c})
-	}
+	wallets := dedicatedWallets(t, procs, "cli-", tracker)
 	addr, err := otelmsig.SetupMultisig(testCtx(t, 2*time.Minute), "real-cli", wallets,
 		otelmsig.WithTracerProvider(tp), otelmsig.WithTracker(tracker), otelmsig.WithoutEnablingMultisig())
 	if err != nil || addr == "" {
@@ -409,4 +374,23 @@ func shortAll(addrs []string) []string {
 		out[i] = a
 	}
 	return out
+}
+
+// dedicatedWallets gives each role's process (its wallet, named after the
+// role, open there) a client traced with tracker; wallet ids are
+// idPrefix+role.
+func dedicatedWallets(t *testing.T, procs []*wallettest.Process, idPrefix string, tracker *otelmsig.Tracker) []otelmsig.Wallet {
+	t.Helper()
+	var wallets []otelmsig.Wallet
+	for i, p := range procs {
+		c, err := p.Client(otelmsig.WithTracing(otelmsig.WithTracker(tracker)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wallets = append(wallets, otelmsig.Wallet{
+			Role: roles[i], ID: idPrefix + roles[i], Filename: roles[i],
+			Path: filepath.Join(p.WalletDir, roles[i]), Client: c,
+		})
+	}
+	return wallets
 }

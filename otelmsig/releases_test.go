@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -213,18 +211,7 @@ func TestSetupMultisigRecordsVersion(t *testing.T) {
 			t.Fatalf("snapshot without the version: %v", e.Attributes)
 		}
 	}
-	path := filepath.Join(dir, jsonfile.FileName("esc-ver", false))
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := jsonfile.Validate(data); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := jsonfile.Load(path)
-	if err != nil || len(evs) != 45 {
-		t.Fatalf("%d events, %v; want 45", len(evs), err)
-	}
+	evs, data := loadValidFile(t, dir, "esc-ver", 45)
 	n := 0
 	for _, ev := range evs {
 		if s, ok := ev.Details.(*jsonfile.Snapshot); ok {
