@@ -163,3 +163,21 @@ type Step struct {
 	Time int64  // ms after the escrow's start
 	Note string // the outcome: duration, error
 }
+
+// Outcomes of an escrow, as Escrow.Status spells them.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusPartial = "partial" // the root span never arrived: the file is _PARTIAL
+)
+
+// Status is StatusFailed, StatusPartial or StatusOK.
+func (e *Escrow) Status() string {
+	switch {
+	case e.Failed:
+		return StatusFailed
+	case e.Partial:
+		return StatusPartial
+	}
+	return StatusOK
+}

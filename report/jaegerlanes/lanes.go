@@ -53,7 +53,7 @@ func Trace(r *report.Report) jaegerv1.Trace {
 		t.Processes["p"+strconv.Itoa(e.N)] = jaegerv1.Process{
 			ServiceName: fmt.Sprintf("escrow #%d %s", e.N, e.ID),
 			Tags: []jaegerv1.KeyValue{
-				str("escrow.id", e.ID), str("escrow.trace_id", e.TraceID), str("escrow.status", status(e)),
+				str("escrow.id", e.ID), str("escrow.trace_id", e.TraceID), str("escrow.status", e.Status()),
 			},
 		}
 	}
@@ -161,13 +161,3 @@ func pollutionLog(p *report.Pollution) jaegerv1.Log {
 }
 
 func str(k, v string) jaegerv1.KeyValue { return jaegerv1.KeyValue{Key: k, Type: "string", Value: v} }
-
-func status(e *report.Escrow) string {
-	switch {
-	case e.Failed:
-		return "failed"
-	case e.Partial:
-		return "partial"
-	}
-	return "ok"
-}

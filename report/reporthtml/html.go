@@ -35,7 +35,7 @@ var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"sub":    func(a, b int64) int64 { return a - b },
 	"secs":   func(ms int64) float64 { return float64(ms) / 1000 },
 	"pct64":  func(n, of int64) string { return strconv.FormatFloat(100*float64(n)/float64(max(of, 1)), 'f', 1, 64) },
-	"status": status,
+	"status": (*report.Escrow).Status,
 }).Parse(pageTmpl))
 
 // Options tune the page.
@@ -249,7 +249,7 @@ func build(r *report.Report, opts Options) *page {
 	p.Data = data{T0: r.Start, Span: span, W: plotWidth}
 	x := func(t int64) float64 { return float64(t-r.Start) / float64(span) * plotWidth }
 	for _, e := range r.Escrows {
-		p.Data.Escrows = append(p.Data.Escrows, escrowJS{ID: e.ID, Status: status(e)})
+		p.Data.Escrows = append(p.Data.Escrows, escrowJS{ID: e.ID, Status: e.Status()})
 	}
 	pollIdx := map[*report.Pollution]int{}
 	for _, e := range r.Escrows {
@@ -425,16 +425,6 @@ func compareRows(c *report.Comparison) *compareView {
 		v.Rows = append(v.Rows, compareRow{Op: string(rune(l.Op)), A: l.A, B: l.B})
 	}
 	return v
-}
-
-func status(e *report.Escrow) string {
-	switch {
-	case e.Failed:
-		return "failed"
-	case e.Partial:
-		return "partial"
-	}
-	return "ok"
 }
 
 // short cuts an id for labels: UUIDs to their first 8 characters.

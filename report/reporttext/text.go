@@ -96,14 +96,13 @@ func ms(d int64) string {
 
 func clock(t int64) string { return time.UnixMilli(t).UTC().Format("2006-01-02 15:04:05.000 UTC") }
 
+// status is Escrow.Status, with a failure in capitals so it stands out in
+// a terminal.
 func status(e *report.Escrow) string {
-	switch {
-	case e.Failed:
-		return "FAILED"
-	case e.Partial:
-		return "partial"
+	if st := e.Status(); st != report.StatusFailed {
+		return st
 	}
-	return "ok"
+	return "FAILED"
 }
 
 func (p *printer) summary(r *report.Report) {
