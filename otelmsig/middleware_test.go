@@ -100,12 +100,27 @@ func TestMiddlewareRedactsKeyMaterialInErrors(t *testing.T) {
 func TestSecretScanCatchesLeaks(t *testing.T) {
 	sr, tp := recorder(t)
 	_, s := tp.Tracer("t").Start(context.Background(), "x")
-	s.AddEvent("e", trace.WithAttributes(escrowconv.WalletAddress.String("MultisigV1abcdef")))
+	// The shape of a real round-1 info: the prefix and a long base58 run.
+	info := "MultisigxV2R1" + strings.Repeat("9fKq3Z", 20)
+	s.AddEvent("e", trace.WithAttributes(escrowconv.WalletAddress.String("got "+info)))
 	s.End()
 	ft := &fakeT{}
 	assertNoSecrets(ft, sr.Ended())
 	if ft.errors == 0 {
 		t.Fatal("assertNoSecrets missed a multisig string in an event")
+	}
+
+	// wallet-rpc's own words about multisig (its -48 text) and our hint are
+	// not key material.
+	sr2, tp2 := recorder(t)
+	_, s2 := tp2.Tracer("t").Start(context.Background(), "x")
+	s2.SetStatus(codes.Error, "walletrpc: json-rpc error -48: This wallet is multisig, and multisig is disabled. "+
+		"Multisig is an experimental feature and may have bugs; SetupMultisig switches it on unless WithoutEnablingMultisig")
+	s2.End()
+	ft = &fakeT{}
+	assertNoSecrets(ft, sr2.Ended())
+	if ft.errors != 0 {
+		t.Fatal("assertNoSecrets took wallet-rpc's own -48 message for key material")
 	}
 }
 
