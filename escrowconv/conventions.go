@@ -97,7 +97,13 @@ const (
 	WalletRole = attribute.Key("wallet.role")
 	// WalletID is the application's id for the wallet.
 	WalletID = attribute.Key("wallet.id")
-	// WalletFilename is the wallet file name as given to open_wallet.
+	// WalletFilename is the wallet file name as given to open_wallet. On
+	// snapshot events it is the wallet read; on wallet RPC CLIENT spans it
+	// is the wallet the call opens (open_wallet, create_wallet,
+	// restore_deterministic_wallet, generate_from_keys) or, for any other
+	// call made for an escrow's wallet, the wallet the call is meant for.
+	// A detector that orders an endpoint's calls (the escrowtrace
+	// collector) reads it to tell which wallet each call met.
 	WalletFilename = attribute.Key("wallet.filename")
 	// WalletRPCPort is the wallet-rpc port on snapshot and pollution events
 	// (RPC spans carry semconv server.port instead).
@@ -192,6 +198,14 @@ const (
 	PollutionActualWallet   = attribute.Key("pollution.actual_wallet")
 	PollutionEndpoint       = attribute.Key("pollution.endpoint") // host:port
 	PollutionOtherEscrowID  = attribute.Key("pollution.other_escrow_id")
+	// PollutionOtherServiceInstanceID is the service.instance.id of the
+	// process whose call opened the other wallet, when a detector that
+	// sees several processes (the escrowtrace collector) found it.
+	PollutionOtherServiceInstanceID = attribute.Key("pollution.other_service_instance_id")
+	// PollutionDetectedBy names the detector when it is not the process
+	// that made the call: DetectedByCollector. Absent for the process's
+	// own findings, so that their legacy files stay as they were.
+	PollutionDetectedBy = attribute.Key("pollution.detected_by")
 	// The role and wallet id of the wallet concerned use WalletRole and WalletID.
 
 	// CachePollution (bool, set only when true) marks the span where
@@ -200,6 +214,10 @@ const (
 	// span that opened the wrong wallet is known, a link to it.
 	CachePollution = attribute.Key("escrow.cache_pollution")
 )
+
+// DetectedByCollector is the PollutionDetectedBy value of findings made in
+// the escrowtrace collector, across processes.
+const DetectedByCollector = "collector"
 
 // Pollution reasons.
 const (
