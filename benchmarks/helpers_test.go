@@ -20,7 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
@@ -322,7 +322,7 @@ func (in *instrumentation) checkFiles(b *testing.B, ids []string, wantEvents int
 	}
 	var written []string
 	for _, id := range ids {
-		name := jsonfile.FileName(id, false)
+		name := escrowjson.FileName(id, false)
 		if !have[name] {
 			lost++
 			continue
@@ -331,7 +331,7 @@ func (in *instrumentation) checkFiles(b *testing.B, ids []string, wantEvents int
 		written = append(written, name)
 	}
 	for _, id := range ids {
-		delete(have, jsonfile.PartialFileName(id))
+		delete(have, escrowjson.PartialFileName(id))
 	}
 	if len(have) > 0 {
 		var other []string
@@ -351,11 +351,11 @@ func (in *instrumentation) checkFiles(b *testing.B, ids []string, wantEvents int
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := jsonfile.Validate(data); err != nil {
+		if err := escrowjson.Validate(data); err != nil {
 			b.Fatalf("%s: %v", path, err)
 		}
 		if wantEvents > 0 {
-			evs, err := jsonfile.Load(path)
+			evs, err := escrowjson.Load(path)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -20,7 +20,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
@@ -196,7 +196,7 @@ func burst(b *testing.B, n int) (time.Duration, int64, int64) {
 	}
 	var lost int64
 	for _, id := range ids {
-		evs, err := jsonfile.Load(filepath.Join(dir, jsonfile.FileName(id, false)))
+		evs, err := escrowjson.Load(filepath.Join(dir, escrowjson.FileName(id, false)))
 		if err != nil || len(evs) != eventsPerSetup {
 			lost++
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
@@ -74,7 +74,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 
 // loadEscrowFile checks the one escrow file in dir against the legacy
 // contract and returns its events.
-func loadEscrowFile(t *testing.T, dir, name string) []jsonfile.Event {
+func loadEscrowFile(t *testing.T, dir, name string) []escrowjson.Event {
 	t.Helper()
 	path := filepath.Join(dir, name)
 	data, err := os.ReadFile(path)
@@ -86,13 +86,13 @@ func loadEscrowFile(t *testing.T, dir, name string) []jsonfile.Event {
 		}
 		t.Fatalf("legacy file: %v (dir has %v)", err, got)
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		t.Fatalf("%s breaks the legacy contract: %v", name, err)
 	}
 	if keyMaterial.Match(data) {
 		t.Fatalf("%s contains multisig key material", name)
 	}
-	events, err := jsonfile.Load(path)
+	events, err := escrowjson.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/jaegertest"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -149,7 +149,7 @@ func exportedSetup(t *testing.T, j *jaegertest.Instance, proto string) {
 	hashes := map[string]bool{}
 	for _, ev := range events {
 		if ev.EventType == escrowconv.PointFinal {
-			s := ev.Details.(*jsonfile.Snapshot)
+			s := ev.Details.(*escrowjson.Snapshot)
 			if !s.IsMultisig {
 				t.Errorf("SNAPSHOT_FINAL %s: not multisig", ev.Role)
 			}
@@ -300,11 +300,11 @@ func TestFailedSetupInJaeger(t *testing.T) {
 	var rpcErrors, finals int
 	for _, ev := range events {
 		switch ev.EventType {
-		case jsonfile.TypeRPCCallError:
+		case escrowjson.TypeRPCCallError:
 			rpcErrors++
-		case jsonfile.TypeErrorFinal:
+		case escrowjson.TypeErrorFinal:
 			finals++
-			ef := ev.Details.(*jsonfile.ErrorFinal)
+			ef := ev.Details.(*escrowjson.ErrorFinal)
 			if ef.Context.Round != 2 || ef.Context.EscrowID != escrowID {
 				t.Errorf("ERROR_FINAL context = %+v", ef.Context)
 			}

@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -297,19 +297,19 @@ func checkReadsUnderSnapshots(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 }
 
 // loadValidFile reads the successful escrow's legacy file from dir, checks
-// it against the contract (jsonfile.Validate) and that it has n events. It
+// it against the contract (escrowjson.Validate) and that it has n events. It
 // returns the events and the file's bytes.
-func loadValidFile(t *testing.T, dir, escrowID string, n int) ([]jsonfile.Event, []byte) {
+func loadValidFile(t *testing.T, dir, escrowID string, n int) ([]escrowjson.Event, []byte) {
 	t.Helper()
-	path := filepath.Join(dir, jsonfile.FileName(escrowID, false))
+	path := filepath.Join(dir, escrowjson.FileName(escrowID, false))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := jsonfile.Load(path)
+	evs, err := escrowjson.Load(path)
 	if err != nil || len(evs) != n {
 		t.Fatalf("%d events, %v; want %d", len(evs), err, n)
 	}

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
@@ -112,7 +113,7 @@ func TestRealDedicatedSetup(t *testing.T) {
 	}
 	evs, _ := loadValidFile(t, dir, "real-dedicated", 45)
 	for _, ev := range evs {
-		if sn, ok := ev.Details.(*jsonfile.Snapshot); ok && (sn.RPCVersion == nil || *sn.RPCVersion != 65561) {
+		if sn, ok := ev.Details.(*escrowjson.Snapshot); ok && (sn.RPCVersion == nil || *sn.RPCVersion != 65561) {
 			t.Errorf("%s of %s: rpc_version %v, want 65561", ev.EventType, ev.Role, sn.RPCVersion)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
@@ -214,7 +215,7 @@ func TestSetupMultisigRecordsVersion(t *testing.T) {
 	evs, data := loadValidFile(t, dir, "esc-ver", 45)
 	n := 0
 	for _, ev := range evs {
-		if s, ok := ev.Details.(*jsonfile.Snapshot); ok {
+		if s, ok := ev.Details.(*escrowjson.Snapshot); ok {
 			if s.RPCVersion == nil || *s.RPCVersion != 65561 {
 				t.Fatalf("%s snapshot rpc_version %v", ev.EventType, s.RPCVersion)
 			}

@@ -20,7 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
 )
@@ -31,15 +31,15 @@ const eventsPerSetup = 45
 // checkFile asserts that escrowID's file in dir is valid and has want events.
 func checkFile(t testing.TB, dir, escrowID string, want int) []byte {
 	t.Helper()
-	path := filepath.Join(dir, jsonfile.FileName(escrowID, false))
+	path := filepath.Join(dir, escrowjson.FileName(escrowID, false))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("escrow %s: %v", escrowID, err)
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		t.Fatalf("escrow %s: %v", escrowID, err)
 	}
-	evs, err := jsonfile.Load(path)
+	evs, err := escrowjson.Load(path)
 	if err != nil || len(evs) != want {
 		t.Fatalf("escrow %s: %d events, %v; want %d", escrowID, len(evs), err, want)
 	}

@@ -8,11 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // defaultRoles are a 2-of-3 escrow's roles in the order escrows list them.
-var defaultRoles = []string{jsonfile.RoleBuyer, jsonfile.RoleVendor, jsonfile.RoleArbiter}
+var defaultRoles = []string{escrowjson.RoleBuyer, escrowjson.RoleVendor, escrowjson.RoleArbiter}
 
 // Build analyses the escrows of inputs. Two inputs with one trace_id (the
 // same escrow from a file and from Jaeger) count once: the first is kept.
@@ -91,14 +91,14 @@ func buildEscrow(in Input) *Escrow {
 		}
 		step := Step{Key: ev.EventType + " " + ev.Role, Time: ev.Timestamp}
 		switch d := ev.Details.(type) {
-		case *jsonfile.RPCCallStart:
+		case *escrowjson.RPCCallStart:
 			c := &Call{Escrow: e, Role: ev.Role, Method: d.Method, Port: port, Start: ev.Timestamp, End: ev.Timestamp, Round: rounds.Call(ev.Role, d.Method)}
 			k := key{ev.Role, d.Method, port}
 			open[k] = append(open[k], c)
 			e.Calls = append(e.Calls, c)
-			roles[ev.Role] = ev.Role != jsonfile.RoleCoordinator
+			roles[ev.Role] = ev.Role != escrowjson.RoleCoordinator
 			step.Key += " " + d.Method
-		case *jsonfile.RPCCallEnd:
+		case *escrowjson.RPCCallEnd:
 			k := key{ev.Role, d.Method, port}
 			var c *Call
 			if q := open[k]; len(q) > 0 {
@@ -121,9 +121,9 @@ func buildEscrow(in Input) *Escrow {
 				}
 			}
 			step.Key += " " + d.Method
-		case *jsonfile.Snapshot:
+		case *escrowjson.Snapshot:
 			point := ev.EventType
-			if point == jsonfile.TypeCustom && d.Point != "" {
+			if point == escrowjson.TypeCustom && d.Point != "" {
 				point = d.Point
 			}
 			rounds.Snapshot(point)
@@ -143,7 +143,7 @@ func buildEscrow(in Input) *Escrow {
 			}
 			lastHash[ev.Role] = s.AddressHash
 			e.Snapshots = append(e.Snapshots, s)
-			roles[ev.Role] = ev.Role != jsonfile.RoleCoordinator
+			roles[ev.Role] = ev.Role != escrowjson.RoleCoordinator
 			for _, w := range []string{d.WalletFilename, d.WalletID} {
 				if w != "" {
 					e.Wallets[w] = ev.Role
@@ -157,7 +157,7 @@ func buildEscrow(in Input) *Escrow {
 			}
 			step.Key = point + " " + ev.Role
 			step.Note = "multisig=" + strconv.FormatBool(d.IsMultisig)
-		case *jsonfile.CachePollution:
+		case *escrowjson.CachePollution:
 			p := &Pollution{
 				Escrow: e, Time: ev.Timestamp, Role: ev.Role, Reason: d.Reason, WalletID: d.WalletID,
 				Expected: d.ExpectedWallet, Actual: d.ActualWallet, Endpoint: d.Endpoint, Port: port, OtherID: d.OtherEscrowID,
@@ -167,7 +167,7 @@ func buildEscrow(in Input) *Escrow {
 			}
 			e.Pollution = append(e.Pollution, p)
 			step.Key += " " + d.Reason
-		case *jsonfile.ErrorFinal:
+		case *escrowjson.ErrorFinal:
 			e.Failed = true
 			e.Errors = append(e.Errors, &ErrorFinal{
 				Time: ev.Timestamp, Role: ev.Role, Message: d.Error, Round: d.Context.Round, Operation: d.Context.Operation,

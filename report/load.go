@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // decodeEvents reads one legacy escrow file. It is the only place that knows
 // which package owns the format.
-func decodeEvents(r io.Reader) ([]jsonfile.Event, error) { return jsonfile.Decode(r) }
+func decodeEvents(r io.Reader) ([]escrowjson.Event, error) { return escrowjson.Decode(r) }
 
 // maxFileBytes bounds one escrow file: a real one is 20-60 KB, a run of
 // 10,000 events about 5 MB.
@@ -23,7 +23,7 @@ const maxFileBytes = 256 << 20
 // Input is the events of one escrow and where they came from.
 type Input struct {
 	Source string // a file path, or a URL
-	Events []jsonfile.Event
+	Events []escrowjson.Event
 }
 
 // FileError is a file that could not be read as a legacy escrow file.
@@ -93,7 +93,7 @@ func Load(paths ...string) ([]Input, error) {
 	return in, errors.Join(errs...)
 }
 
-func readFile(path string) ([]jsonfile.Event, error) {
+func readFile(path string) ([]escrowjson.Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

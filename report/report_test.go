@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/report"
 	"github.com/escrowtrace/escrowtrace/report/internal/synth"
 )
@@ -252,15 +252,15 @@ func TestUnknownFieldsAreIgnored(t *testing.T) {
 }
 
 func TestTenThousandEvents(t *testing.T) {
-	evs := make([]jsonfile.Event, 0, 10000)
+	evs := make([]escrowjson.Event, 0, 10000)
 	port := 18083
 	for i := range 5000 {
 		at := synth.T0 + int64(i)*3
 		evs = append(evs,
-			jsonfile.Event{TraceID: "big-1", Timestamp: at, EventType: jsonfile.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallStart{Method: "get_balance", Timestamp: at}},
-			jsonfile.Event{TraceID: "big-1", Timestamp: at + 2, EventType: jsonfile.TypeRPCCallEnd, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallEnd{Method: "get_balance", DurationMs: 2, Success: true}})
+			escrowjson.Event{TraceID: "big-1", Timestamp: at, EventType: escrowjson.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallStart{Method: "get_balance", Timestamp: at}},
+			escrowjson.Event{TraceID: "big-1", Timestamp: at + 2, EventType: escrowjson.TypeRPCCallEnd, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallEnd{Method: "get_balance", DurationMs: 2, Success: true}})
 	}
 	b, _ := json.Marshal(evs)
 	p := write(t, t.TempDir(), "escrow_big.json", string(b))

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // Bad usage and bad settings: the right exit status, a message that says
@@ -222,26 +222,26 @@ func TestOneLineRedacts(t *testing.T) {
 // the final error.
 func TestTimelineAndStats(t *testing.T) {
 	port := 18081
-	ev := func(ms int64, typ, role string, d any) jsonfile.Event {
-		return jsonfile.Event{TraceID: "e1-1000", Timestamp: 1000 + ms, EventType: typ, Role: role, RPCPort: &port, Details: d}
+	ev := func(ms int64, typ, role string, d any) escrowjson.Event {
+		return escrowjson.Event{TraceID: "e1-1000", Timestamp: 1000 + ms, EventType: typ, Role: role, RPCPort: &port, Details: d}
 	}
-	snap := func(ms int64, point, role string, multisig bool, hash string) jsonfile.Event {
-		return ev(ms, point, role, &jsonfile.Snapshot{Role: role, IsMultisig: multisig, AddressHash: hash, CollectionTimeMs: 4})
+	snap := func(ms int64, point, role string, multisig bool, hash string) escrowjson.Event {
+		return ev(ms, point, role, &escrowjson.Snapshot{Role: role, IsMultisig: multisig, AddressHash: hash, CollectionTimeMs: 4})
 	}
 	code := -28
-	events := []jsonfile.Event{
+	events := []escrowjson.Event{
 		snap(0, escrowconv.PointPreRound1, "vendor", false, "a"),
 		snap(0, escrowconv.PointPreRound1, "buyer", false, "b"),
-		ev(5, jsonfile.TypeRPCCallStart, "buyer", &jsonfile.RPCCallStart{Method: "open_wallet"}),
-		ev(6, jsonfile.TypeCachePollution, "buyer", &jsonfile.CachePollution{Reason: escrowconv.ReasonWrongWalletOpen,
+		ev(5, escrowjson.TypeRPCCallStart, "buyer", &escrowjson.RPCCallStart{Method: "open_wallet"}),
+		ev(6, escrowjson.TypeCachePollution, "buyer", &escrowjson.CachePollution{Reason: escrowconv.ReasonWrongWalletOpen,
 			ExpectedWallet: "buyer-1", ActualWallet: "buyer-2", Endpoint: "127.0.0.1:18081", OtherEscrowID: "e2"}),
-		ev(7, jsonfile.TypeRPCCallEnd, "buyer", &jsonfile.RPCCallEnd{Method: "open_wallet", DurationMs: 2, Success: true}),
-		ev(8, jsonfile.TypeRPCCallStart, "buyer", &jsonfile.RPCCallStart{Method: "prepare_multisig"}),
-		ev(9, jsonfile.TypeRPCCallEnd, "buyer", &jsonfile.RPCCallEnd{Method: "prepare_multisig", DurationMs: 1, Success: true}),
-		ev(10, jsonfile.TypeRPCCallStart, "buyer", &jsonfile.RPCCallStart{Method: "make_multisig"}),
-		ev(1310, jsonfile.TypeRPCCallError, "buyer", &jsonfile.RPCCallEnd{Method: "make_multisig", DurationMs: 1300, Error: "This wallet is already multisig", Code: &code}),
-		ev(1311, jsonfile.TypeErrorFinal, "buyer", &jsonfile.ErrorFinal{Error: "already multisig " + "MultisigxV2R1" + strings.Repeat("Zz9", 20),
-			Context: jsonfile.ErrorContext{Round: 1, Operation: "make_multisig", WalletID: "buyer-1", EscrowID: "e1"}}),
+		ev(7, escrowjson.TypeRPCCallEnd, "buyer", &escrowjson.RPCCallEnd{Method: "open_wallet", DurationMs: 2, Success: true}),
+		ev(8, escrowjson.TypeRPCCallStart, "buyer", &escrowjson.RPCCallStart{Method: "prepare_multisig"}),
+		ev(9, escrowjson.TypeRPCCallEnd, "buyer", &escrowjson.RPCCallEnd{Method: "prepare_multisig", DurationMs: 1, Success: true}),
+		ev(10, escrowjson.TypeRPCCallStart, "buyer", &escrowjson.RPCCallStart{Method: "make_multisig"}),
+		ev(1310, escrowjson.TypeRPCCallError, "buyer", &escrowjson.RPCCallEnd{Method: "make_multisig", DurationMs: 1300, Error: "This wallet is already multisig", Code: &code}),
+		ev(1311, escrowjson.TypeErrorFinal, "buyer", &escrowjson.ErrorFinal{Error: "already multisig " + "MultisigxV2R1" + strings.Repeat("Zz9", 20),
+			Context: escrowjson.ErrorContext{Round: 1, Operation: "make_multisig", WalletID: "buyer-1", EscrowID: "e1"}}),
 	}
 	var b bytes.Buffer
 	writeTimeline(&b, "e1", events)
@@ -283,7 +283,7 @@ func TestTimelineAndStats(t *testing.T) {
 	}
 	// Rounds completed: every wallet's post-snapshot, and not past the
 	// failed round.
-	var ok []jsonfile.Event
+	var ok []escrowjson.Event
 	for _, p := range []string{escrowconv.PointPostMakeMultisig, escrowconv.PointPostExportMultisig} {
 		for _, r := range roles {
 			ok = append(ok, snap(2000, p, r, true, "c"))

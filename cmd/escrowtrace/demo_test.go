@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/jaegertest"
 )
 
@@ -36,14 +36,14 @@ func readEscrowFiles(t *testing.T, dir string) map[string]escrowFile {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := jsonfile.Validate(data); err != nil {
+		if err := escrowjson.Validate(data); err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue
 		}
 		if km := keyMaterialIn(string(data)); len(km) > 0 {
 			t.Errorf("%s holds multisig key material: %.20q...", path, km[0])
 		}
-		events, err := jsonfile.Load(path)
+		events, err := escrowjson.Load(path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func readEscrowFiles(t *testing.T, dir string) map[string]escrowFile {
 	return files
 }
 
-func countTypes(events []jsonfile.Event) map[string]int {
+func countTypes(events []escrowjson.Event) map[string]int {
 	n := map[string]int{}
 	for _, ev := range events {
 		n[ev.EventType]++
@@ -117,8 +117,8 @@ func TestDemoSingleEscrow(t *testing.T) {
 			t.Errorf("%d %s events, want 3", n[p], p)
 		}
 	}
-	if n[jsonfile.TypeRPCCallStart] != 12 || n[jsonfile.TypeRPCCallEnd] != 12 {
-		t.Errorf("RPC events: %d starts, %d ends, want 12 and 12", n[jsonfile.TypeRPCCallStart], n[jsonfile.TypeRPCCallEnd])
+	if n[escrowjson.TypeRPCCallStart] != 12 || n[escrowjson.TypeRPCCallEnd] != 12 {
+		t.Errorf("RPC events: %d starts, %d ends, want 12 and 12", n[escrowjson.TypeRPCCallStart], n[escrowjson.TypeRPCCallEnd])
 	}
 
 	// The address printed is the one all three wallets show at the end.
@@ -128,7 +128,7 @@ func TestDemoSingleEscrow(t *testing.T) {
 	}
 	for _, ev := range f.events {
 		if ev.EventType == escrowconv.PointFinal {
-			if s := ev.Details.(*jsonfile.Snapshot); s.Address != m[1] || !s.IsMultisig {
+			if s := ev.Details.(*escrowjson.Snapshot); s.Address != m[1] || !s.IsMultisig {
 				t.Errorf("SNAPSHOT_FINAL %s: address %s multisig %v; stdout says %s", ev.Role, s.Address, s.IsMultisig, m[1])
 			}
 		}
@@ -242,7 +242,7 @@ func TestDemoSharedRPC(t *testing.T) {
 			pollution := 0
 			for id, f := range files {
 				n := countTypes(f.events)
-				pollution += n[jsonfile.TypeCachePollution]
+				pollution += n[escrowjson.TypeCachePollution]
 				// The summary row of this escrow.
 				row := regexp.MustCompile(`(?m)^\s*(\d+)\s+` + regexp.QuoteMeta(id) + `\s+(ok|failed[^\n]*?)\s+(\d)/3\s+(\d+)\s+\S+\s+` + regexp.QuoteMeta(f.name) + ` ✓ (\d+) events`).FindStringSubmatch(r.stdout)
 				if row == nil {
@@ -250,15 +250,15 @@ func TestDemoSharedRPC(t *testing.T) {
 					continue
 				}
 				row = row[1:] // row[0] is now the escrow's number
-				if row[3] != fmt.Sprint(n[jsonfile.TypeCachePollution]) || row[4] != fmt.Sprint(len(f.events)) {
-					t.Errorf("summary row of escrow %s (%v) does not match the file: %d pollution events, %d events", id, row, n[jsonfile.TypeCachePollution], len(f.events))
+				if row[3] != fmt.Sprint(n[escrowjson.TypeCachePollution]) || row[4] != fmt.Sprint(len(f.events)) {
+					t.Errorf("summary row of escrow %s (%v) does not match the file: %d pollution events, %d events", id, row, n[escrowjson.TypeCachePollution], len(f.events))
 				}
 				if wantOK := !strings.HasSuffix(f.name, "_FAILED.json"); (row[1] == "ok") != wantOK {
 					t.Errorf("summary says %q for %s", row[1], f.name)
 				}
 				if !safe {
 					// Each polluted escrow's events are listed.
-					if n[jsonfile.TypeCachePollution] > 0 && !strings.Contains(r.stdout, "\n  escrow "+row[0]+" ") {
+					if n[escrowjson.TypeCachePollution] > 0 && !strings.Contains(r.stdout, "\n  escrow "+row[0]+" ") {
 						t.Errorf("escrow %s's pollution is not listed", row[0])
 					}
 					continue
@@ -266,7 +266,7 @@ func TestDemoSharedRPC(t *testing.T) {
 				// With the lock: a clean setup, plus re-opens of the shared
 				// endpoints (at most one per step and wallet: none when the
 				// wallet is known to be open still).
-				if row[1] != "ok" || row[2] != "3" || n[jsonfile.TypeCachePollution] != 0 {
+				if row[1] != "ok" || row[2] != "3" || n[escrowjson.TypeCachePollution] != 0 {
 					t.Errorf("escrow %s with --safe: summary %v", id, row)
 				}
 				for _, p := range escrowconv.Points {
@@ -274,12 +274,12 @@ func TestDemoSharedRPC(t *testing.T) {
 						t.Errorf("escrow %s: %d %s, want 3", id, n[p], p)
 					}
 				}
-				if n[jsonfile.TypeRPCCallError] != 0 || n[jsonfile.TypeRPCCallStart] != n[jsonfile.TypeRPCCallEnd] {
+				if n[escrowjson.TypeRPCCallError] != 0 || n[escrowjson.TypeRPCCallStart] != n[escrowjson.TypeRPCCallEnd] {
 					t.Errorf("escrow %s: RPC events %v", id, n)
 				}
 				methods := map[string]int{}
 				for _, ev := range f.events {
-					if d, ok := ev.Details.(*jsonfile.RPCCallStart); ok {
+					if d, ok := ev.Details.(*escrowjson.RPCCallStart); ok {
 						methods[d.Method]++
 					}
 				}

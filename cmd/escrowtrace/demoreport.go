@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/report"
 	"github.com/escrowtrace/escrowtrace/report/reporthtml"
 )
@@ -22,7 +22,7 @@ const raceReportName = "report.html"
 func (d *demo) writeRaceReport(dir string, results []result) {
 	var paths []string
 	for _, r := range results {
-		for _, name := range []string{jsonfile.FileName(r.plan.id, false), jsonfile.FileName(r.plan.id, true), jsonfile.PartialFileName(r.plan.id)} {
+		for _, name := range []string{escrowjson.FileName(r.plan.id, false), escrowjson.FileName(r.plan.id, true), escrowjson.PartialFileName(r.plan.id)} {
 			p := filepath.Join(dir, name)
 			if _, err := os.Stat(p); err == nil {
 				paths = append(paths, p)

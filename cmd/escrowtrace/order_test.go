@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // The demo numbers escrows as report.Build does: by the earliest event of
@@ -13,7 +13,7 @@ import (
 // does not count.
 func TestInStartOrder(t *testing.T) {
 	t0 := time.UnixMilli(1_800_000_000_000)
-	ev := func(ms int64) []jsonfile.Event { return []jsonfile.Event{{Timestamp: ms + 5}, {Timestamp: ms}} }
+	ev := func(ms int64) []escrowjson.Event { return []escrowjson.Event{{Timestamp: ms + 5}, {Timestamp: ms}} }
 	results := []result{
 		{plan: escrowPlan{id: "launched-first"}, start: t0},
 		{plan: escrowPlan{id: "launched-second"}, start: t0.Add(time.Millisecond)},

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/report"
 )
@@ -29,36 +29,36 @@ const maxPollutionLines = 12
 type escrowFile struct {
 	name   string // base name; "" when no file was found
 	path   string
-	events []jsonfile.Event
+	events []escrowjson.Event
 	err    error // missing, unreadable, or not following the contract
 }
 
 // loadEscrowFile finds the file of escrow id in dir, checks it against the
-// contract (jsonfile.Validate) and reads it (jsonfile.Load).
+// contract (escrowjson.Validate) and reads it (escrowjson.Load).
 func loadEscrowFile(dir, id string) escrowFile {
-	for _, name := range []string{jsonfile.FileName(id, false), jsonfile.FileName(id, true), jsonfile.PartialFileName(id)} {
+	for _, name := range []string{escrowjson.FileName(id, false), escrowjson.FileName(id, true), escrowjson.PartialFileName(id)} {
 		f := escrowFile{name: name, path: filepath.Join(dir, name)}
 		data, err := os.ReadFile(f.path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err == nil {
-			err = jsonfile.Validate(data)
+			err = escrowjson.Validate(data)
 		}
 		if err == nil {
-			f.events, err = jsonfile.Load(f.path)
+			f.events, err = escrowjson.Load(f.path)
 		}
 		f.err = err
 		return f
 	}
-	return escrowFile{err: fmt.Errorf("no %s in %s", jsonfile.FileName(id, false), dir)}
+	return escrowFile{err: fmt.Errorf("no %s in %s", escrowjson.FileName(id, false), dir)}
 }
 
 // fileStats is what a file says about its escrow.
 type fileStats struct {
 	calls, failedCalls, snapshots, pollution int
 	rounds                                   int // rounds completed, from the POST_* snapshots
-	errFinal                                 *jsonfile.ErrorFinal
+	errFinal                                 *escrowjson.ErrorFinal
 }
 
 // completes says which round a snapshot point closes.
@@ -68,20 +68,20 @@ var completes = map[string]int{
 	escrowconv.PointPostImportMultisig: 3,
 }
 
-func statsOf(events []jsonfile.Event) fileStats {
+func statsOf(events []escrowjson.Event) fileStats {
 	var s fileStats
 	// A round is complete when every wallet has its snapshot after it; one
 	// wallet's post-snapshot only says that wallet's call went through.
 	post := map[int]map[string]bool{}
 	for _, ev := range events {
 		switch d := ev.Details.(type) {
-		case *jsonfile.RPCCallStart:
+		case *escrowjson.RPCCallStart:
 			s.calls++
-		case *jsonfile.RPCCallEnd:
+		case *escrowjson.RPCCallEnd:
 			if !d.Success {
 				s.failedCalls++
 			}
-		case *jsonfile.Snapshot:
+		case *escrowjson.Snapshot:
 			s.snapshots++
 			if n, ok := completes[ev.EventType]; ok {
 				if post[n] == nil {
@@ -89,9 +89,9 @@ func statsOf(events []jsonfile.Event) fileStats {
 				}
 				post[n][ev.Role] = true
 			}
-		case *jsonfile.CachePollution:
+		case *escrowjson.CachePollution:
 			s.pollution++
-		case *jsonfile.ErrorFinal:
+		case *escrowjson.ErrorFinal:
 			s.errFinal = d
 		}
 	}
@@ -107,7 +107,7 @@ func statsOf(events []jsonfile.Event) fileStats {
 // writeTimeline prints an escrow's file as a timeline: one line per RPC
 // call (at its start, with its duration and ✓/✗), one per snapshot point
 // (all wallets), and the pollution and error events.
-func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
+func writeTimeline(w io.Writer, id string, events []escrowjson.Event) {
 	if len(events) == 0 {
 		fmt.Fprintf(w, "Escrow %s: the trace file has no events\n", id)
 		return
@@ -119,17 +119,17 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 
 	// Pair each call's start with its end: per role and method, in order.
 	type key struct{ role, method string }
-	ends := map[key][]*jsonfile.RPCCallEnd{}
+	ends := map[key][]*escrowjson.RPCCallEnd{}
 	for _, ev := range events {
-		if d, ok := ev.Details.(*jsonfile.RPCCallEnd); ok {
+		if d, ok := ev.Details.(*escrowjson.RPCCallEnd); ok {
 			k := key{ev.Role, d.Method}
 			ends[k] = append(ends[k], d)
 		}
 	}
 	// Snapshots of one point, one line at the first one's place.
-	snaps := map[string][]jsonfile.Event{}
+	snaps := map[string][]escrowjson.Event{}
 	for _, ev := range events {
-		if _, ok := ev.Details.(*jsonfile.Snapshot); ok {
+		if _, ok := ev.Details.(*escrowjson.Snapshot); ok {
 			snaps[ev.EventType] = append(snaps[ev.EventType], ev)
 		}
 	}
@@ -138,7 +138,7 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 	for _, ev := range events {
 		at := fmt.Sprintf("+%.3fs", float64(ev.Timestamp-t0)/1000)
 		switch d := ev.Details.(type) {
-		case *jsonfile.RPCCallStart:
+		case *escrowjson.RPCCallStart:
 			r := rounds.Call(ev.Role, d.Method)
 			k := key{ev.Role, d.Method}
 			took, mark := "…", "(no end recorded)"
@@ -155,7 +155,7 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 				}
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(r), ev.Role, d.Method, took, mark)
-		case *jsonfile.Snapshot:
+		case *escrowjson.Snapshot:
 			group, ok := snaps[ev.EventType]
 			if !ok {
 				continue // already printed with the first of its point
@@ -163,9 +163,9 @@ func writeTimeline(w io.Writer, id string, events []jsonfile.Event) {
 			delete(snaps, ev.EventType)
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(rounds.Snapshot(ev.EventType)), "all",
 				"snapshot "+strings.TrimPrefix(ev.EventType, "SNAPSHOT_"), snapshotTook(group), snapshotNote(group))
-		case *jsonfile.CachePollution:
+		case *escrowjson.CachePollution:
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(rounds.Round()), ev.Role, "⚠ cache pollution", pollutionText(d, nil))
-		case *jsonfile.ErrorFinal:
+		case *escrowjson.ErrorFinal:
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(d.Context.Round), ev.Role,
 				"✗ setup failed", fmt.Sprintf("%s (%s): %s", d.Context.Operation, d.Context.WalletID, oneLine(d.Error)))
 		}
@@ -183,23 +183,23 @@ func roundCol(r int) string {
 	return fmt.Sprint(r)
 }
 
-func snapshotTook(group []jsonfile.Event) string {
+func snapshotTook(group []escrowjson.Event) string {
 	var most int64
 	for _, ev := range group {
-		most = max(most, ev.Details.(*jsonfile.Snapshot).CollectionTimeMs)
+		most = max(most, ev.Details.(*escrowjson.Snapshot).CollectionTimeMs)
 	}
 	return fmt.Sprintf("%d ms", most)
 }
 
 // snapshotNote says, per role, whether the wallet is multisig, and at the
 // end whether all wallets show one address.
-func snapshotNote(group []jsonfile.Event) string {
+func snapshotNote(group []escrowjson.Event) string {
 	var parts []string
 	hashes := map[string]bool{}
 	group = slices.Clone(group)
-	slices.SortStableFunc(group, func(a, b jsonfile.Event) int { return roleRank(a.Role) - roleRank(b.Role) })
+	slices.SortStableFunc(group, func(a, b escrowjson.Event) int { return roleRank(a.Role) - roleRank(b.Role) })
 	for _, ev := range group {
-		s := ev.Details.(*jsonfile.Snapshot)
+		s := ev.Details.(*escrowjson.Snapshot)
 		ms := "no"
 		if s.IsMultisig {
 			ms = "yes"
@@ -231,7 +231,7 @@ func roleRank(role string) int {
 
 // pollutionText describes a pollution event; names maps escrow ids to their
 // numbers in the summary.
-func pollutionText(p *jsonfile.CachePollution, names map[string]string) string {
+func pollutionText(p *escrowjson.CachePollution, names map[string]string) string {
 	var b strings.Builder
 	b.WriteString(p.Reason)
 	if p.Endpoint != "" {
@@ -394,7 +394,7 @@ func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile,
 	for i := range results {
 		shown, total := 0, 0
 		for _, ev := range files[i].events {
-			p, ok := ev.Details.(*jsonfile.CachePollution)
+			p, ok := ev.Details.(*escrowjson.CachePollution)
 			if !ok {
 				continue
 			}

@@ -28,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
 	"github.com/escrowtrace/escrowtrace/walletrpc"
@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) (err error) {
 	} else {
 		fmt.Fprintf(stdout, "escrow %s: setup failed: %v\n", *escrowID, setupErr)
 	}
-	path := filepath.Join(*out, jsonfile.FileName(*escrowID, setupErr != nil))
+	path := filepath.Join(*out, escrowjson.FileName(*escrowID, setupErr != nil))
 	if err := describe(stdout, path); err != nil {
 		return errors.Join(setupErr, err)
 	}
@@ -180,10 +180,10 @@ func describe(w io.Writer, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		return err
 	}
-	events, err := jsonfile.Load(path)
+	events, err := escrowjson.Load(path)
 	if err != nil {
 		return err
 	}
@@ -196,9 +196,9 @@ func describe(w io.Writer, path string) error {
 		}
 	}
 	fmt.Fprintf(w, "%s: %d events: %d snapshots, %d RPC calls (%d failed), %d ERROR_FINAL\n", path, len(events),
-		snapshots, n[jsonfile.TypeRPCCallStart], n[jsonfile.TypeRPCCallError], n[jsonfile.TypeErrorFinal])
+		snapshots, n[escrowjson.TypeRPCCallStart], n[escrowjson.TypeRPCCallError], n[escrowjson.TypeErrorFinal])
 	for _, ev := range events {
-		if d, ok := ev.Details.(*jsonfile.ErrorFinal); ok {
+		if d, ok := ev.Details.(*escrowjson.ErrorFinal); ok {
 			fmt.Fprintf(w, "ERROR_FINAL: round %d, %s, wallet %s: %s\n", d.Context.Round, d.Context.Operation, d.Context.WalletID, d.Error)
 		}
 	}

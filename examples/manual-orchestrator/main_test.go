@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
@@ -31,19 +31,19 @@ func clearOTLP(t *testing.T) {
 	}
 }
 
-func load(t *testing.T, path string) []jsonfile.Event {
+func load(t *testing.T, path string) []escrowjson.Event {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		t.Fatal(err)
 	}
 	if m := regexp.MustCompile(`Multisig[1-9A-HJ-NP-Za-km-z]{40,}`).FindString(string(data)); m != "" {
 		t.Errorf("the file holds key material %.20q...", m)
 	}
-	events, err := jsonfile.Load(path)
+	events, err := escrowjson.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestRunOwnWalletRPCs(t *testing.T) {
 	for _, ev := range events {
 		n[ev.EventType]++
 		if ev.EventType == escrowconv.PointFinal {
-			s := ev.Details.(*jsonfile.Snapshot)
+			s := ev.Details.(*escrowjson.Snapshot)
 			if !s.IsMultisig || s.Address != m[1] || !s.FileExists || s.FilePerms == nil || *s.FilePerms != "rw-" {
 				t.Errorf("SNAPSHOT_FINAL %s: %+v", ev.Role, s)
 			}
@@ -97,7 +97,7 @@ func TestRunOwnWalletRPCs(t *testing.T) {
 			t.Errorf("%d %s, want 3", n[p], p)
 		}
 	}
-	if n[jsonfile.TypeRPCCallStart] != 12 || n[jsonfile.TypeRPCCallEnd] != 12 {
+	if n[escrowjson.TypeRPCCallStart] != 12 || n[escrowjson.TypeRPCCallEnd] != 12 {
 		t.Errorf("events %v", n)
 	}
 }
@@ -124,14 +124,14 @@ func TestRunGivenWalletRPCsFailure(t *testing.T) {
 	}
 	events := load(t, filepath.Join(out, "escrow_manual-fail-1_FAILED.json"))
 	n := map[string]int{}
-	var final *jsonfile.ErrorFinal
-	var failedCall *jsonfile.RPCCallEnd
+	var final *escrowjson.ErrorFinal
+	var failedCall *escrowjson.RPCCallEnd
 	for _, ev := range events {
 		n[ev.EventType]++
 		switch d := ev.Details.(type) {
-		case *jsonfile.ErrorFinal:
+		case *escrowjson.ErrorFinal:
 			final = d
-		case *jsonfile.RPCCallEnd:
+		case *escrowjson.RPCCallEnd:
 			if !d.Success {
 				failedCall = d
 				if ev.Role != "buyer" {
@@ -156,7 +156,7 @@ func TestRunGivenWalletRPCsFailure(t *testing.T) {
 			t.Errorf("%d %s, want %d", n[p], p, want)
 		}
 	}
-	if n[jsonfile.TypeRPCCallStart] != 7 || n[jsonfile.TypeRPCCallError] != 1 || n[jsonfile.TypeErrorFinal] != 1 {
+	if n[escrowjson.TypeRPCCallStart] != 7 || n[escrowjson.TypeRPCCallError] != 1 || n[escrowjson.TypeErrorFinal] != 1 {
 		t.Errorf("events %v", n)
 	}
 }

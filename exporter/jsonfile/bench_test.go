@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
@@ -151,7 +152,7 @@ func BenchmarkExporterFileSize(b *testing.B) {
 		b.StartTimer()
 		exportStream(b, exp, spans)
 		b.StopTimer()
-		fi, err := os.Stat(filepath.Join(dir, jsonfile.FileName("bench-"+strconv.Itoa(i), false)))
+		fi, err := os.Stat(filepath.Join(dir, escrowjson.FileName("bench-"+strconv.Itoa(i), false)))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -168,7 +169,7 @@ func TestBudgets(t *testing.T) {
 	} else {
 		t.Logf("%.0f bytes buffered per in-flight escrow", per)
 	}
-	fi, err := os.Stat(filepath.Join("testdata", jsonfile.FileName(goldenOK.escrowID, false)))
+	fi, err := os.Stat(filepath.Join("testdata", escrowjson.FileName(goldenOK.escrowID, false)))
 	if err != nil {
 		t.Fatal(err)
 	}

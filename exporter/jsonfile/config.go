@@ -3,46 +3,16 @@ package jsonfile
 import (
 	"os"
 	"time"
+
+	"github.com/escrowtrace/escrowtrace/exporter/assembly"
 )
 
-const (
-	defaultDir               = "."
-	defaultFileMode          = os.FileMode(0o600)
-	defaultMaxPendingTraces  = 4096
-	defaultLateSpanGrace     = 30 * time.Second
-	defaultMaxEventsPerTrace = 10000
-	// eventsPerTraceBudget bounds the events buffered over all unfinished
-	// escrows, as a multiple of the trace limit: a 2-of-3 setup has 45.
-	eventsPerTraceBudget = 64
-	// maxWriters bounds the files written at once. fsync dominates the cost
-	// of a file and the disk groups concurrent ones.
-	maxWriters = 8
-)
-
-// config holds the exporter's settings; Options change it.
-type config struct {
-	dir               string
-	fileMode          os.FileMode
-	clock             func() time.Time
-	maxPending        int
-	lateGrace         time.Duration
-	rawAddresses      bool
-	sync              bool
-	maxEventsPerTrace int
-	onWrite           func(escrowID, path string)
-}
+// config holds the exporter's settings; Options change it. The defaults
+// are assembly.DefaultConfig's.
+type config = assembly.Config
 
 func newConfig(opts []Option) config {
-	cfg := config{
-		dir:               defaultDir,
-		fileMode:          defaultFileMode,
-		clock:             time.Now,
-		maxPending:        defaultMaxPendingTraces,
-		lateGrace:         defaultLateSpanGrace,
-		rawAddresses:      true,
-		sync:              true,
-		maxEventsPerTrace: defaultMaxEventsPerTrace,
-	}
+	cfg := assembly.DefaultConfig()
 	for _, opt := range opts {
 		if opt != nil {
 			cfg = opt.apply(cfg)
@@ -65,7 +35,7 @@ func (f optionFunc) apply(cfg config) config { return f(cfg) }
 func WithDir(dir string) Option {
 	return optionFunc(func(cfg config) config {
 		if dir != "" {
-			cfg.dir = dir
+			cfg.Dir = dir
 		}
 		return cfg
 	})
@@ -75,7 +45,7 @@ func WithDir(dir string) Option {
 // files name wallets and their addresses).
 func WithFileMode(mode os.FileMode) Option {
 	return optionFunc(func(cfg config) config {
-		cfg.fileMode = mode.Perm()
+		cfg.FileMode = mode.Perm()
 		return cfg
 	})
 }
@@ -85,7 +55,7 @@ func WithFileMode(mode os.FileMode) Option {
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(cfg config) config {
 		if now != nil {
-			cfg.clock = now
+			cfg.Clock = now
 		}
 		return cfg
 	})
@@ -98,7 +68,7 @@ func WithClock(now func() time.Time) Option {
 func WithMaxPendingTraces(n int) Option {
 	return optionFunc(func(cfg config) config {
 		if n > 0 {
-			cfg.maxPending = n
+			cfg.MaxPendingTraces = n
 		}
 		return cfg
 	})
@@ -111,7 +81,7 @@ func WithMaxPendingTraces(n int) Option {
 func WithLateSpanGrace(d time.Duration) Option {
 	return optionFunc(func(cfg config) config {
 		if d >= 0 {
-			cfg.lateGrace = d
+			cfg.LateSpanGrace = d
 		}
 		return cfg
 	})
@@ -122,7 +92,7 @@ func WithLateSpanGrace(d time.Duration) Option {
 // and address_hash is kept.
 func WithRawAddresses(raw bool) Option {
 	return optionFunc(func(cfg config) config {
-		cfg.rawAddresses = raw
+		cfg.RawAddresses = raw
 		return cfg
 	})
 }
@@ -131,7 +101,7 @@ func WithRawAddresses(raw bool) Option {
 // (default true). Turning it off trades durability on power loss for speed.
 func WithSync(sync bool) Option {
 	return optionFunc(func(cfg config) config {
-		cfg.sync = sync
+		cfg.Sync = sync
 		return cfg
 	})
 }
@@ -141,7 +111,7 @@ func WithSync(sync bool) Option {
 // called from the goroutine that exports and must not block for long.
 func WithOnWrite(fn func(escrowID, path string)) Option {
 	return optionFunc(func(cfg config) config {
-		cfg.onWrite = fn
+		cfg.OnWrite = fn
 		return cfg
 	})
 }

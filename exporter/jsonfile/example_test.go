@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
@@ -54,7 +55,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer tp.Shutdown(context.Background())
-	events, err := jsonfile.Load(filepath.Join(dir, jsonfile.FileName("e-42", false)))
+	events, err := escrowjson.Load(filepath.Join(dir, escrowjson.FileName("e-42", false)))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,24 +65,4 @@ func Example() {
 	// wrote escrow_e-42.json
 	// 2 events: RPC_CALL_START RPC_CALL_END
 	// spans seen by the other exporter: 2
-}
-
-// FileName tells where an escrow's file is (or will be) written.
-func ExampleFileName() {
-	fmt.Println(jsonfile.FileName("7f3c2a9e-4b1d-4e8a-9c0f-2d6b5a1e3f70", false))
-	fmt.Println(jsonfile.FileName("7f3c2a9e-4b1d-4e8a-9c0f-2d6b5a1e3f70", true))
-	fmt.Println(jsonfile.FileName("../etc/passwd", false))
-	// Output:
-	// escrow_7f3c2a9e-4b1d-4e8a-9c0f-2d6b5a1e3f70.json
-	// escrow_7f3c2a9e-4b1d-4e8a-9c0f-2d6b5a1e3f70_FAILED.json
-	// escrow_.._etc_passwd_7fef78f53440346c.json
-}
-
-// Validate is the schema check other packages' tests run on the files.
-func ExampleValidate() {
-	err := jsonfile.Validate([]byte(`[{"trace_id": "e-1", "timestamp": 1, "event_type": "RPC_CALL_START",
-		"role": "buyer", "rpc_port": null, "details": {"method": "prepare_multisig", "timestamp": 1}}]`))
-	fmt.Println(err)
-	// Output:
-	// jsonfile: invalid escrow file: event 0 (RPC_CALL_START): rpc_port: null: omit the field when the port is unknown
 }

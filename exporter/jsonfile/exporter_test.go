@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
@@ -179,7 +180,7 @@ func TestRPCMapping(t *testing.T) {
 			port = fmt.Sprint(*e.RPCPort)
 		}
 		d := fmt.Sprintf("%+v", e.Details)
-		if c, ok := e.Details.(*jsonfile.RPCCallEnd); ok && c.Code != nil {
+		if c, ok := e.Details.(*escrowjson.RPCCallEnd); ok && c.Code != nil {
 			d += fmt.Sprintf(" code=%d", *c.Code)
 		}
 		got = append(got, fmt.Sprintf("%d %s %s %s %s", e.Timestamp-t0.UnixMilli(), e.EventType, e.Role, port, d))
@@ -243,7 +244,7 @@ func TestSnapshotMapping(t *testing.T) {
 	if len(evs) != 3 {
 		t.Fatalf("%d events, want 3 (the snapshot-only call makes no RPC events): %+v", len(evs), evs)
 	}
-	s0 := evs[0].Details.(*jsonfile.Snapshot)
+	s0 := evs[0].Details.(*escrowjson.Snapshot)
 	if evs[0].EventType != escrowconv.PointPreRound1 || evs[0].Timestamp != ms(3).UnixMilli() || s0.Timestamp != ms(2).UnixMilli() ||
 		s0.FilePerms != nil || s0.FileExists || s0.RPCPort != nil || s0.OpenWalletsCount != nil || evs[0].RPCPort != nil ||
 		s0.Balance != [2]uint64{1<<64 - 1, 7} || s0.Address != "" || s0.WalletID != "w1" || s0.Role != "buyer" || s0.CollectionTimeMs != 1 ||
@@ -252,11 +253,11 @@ func TestSnapshotMapping(t *testing.T) {
 	}
 	// CUSTOM details decode as a map.
 	s1 := evs[1].Details.(map[string]any)
-	if evs[1].EventType != jsonfile.TypeCustom || s1["point"] != "SNAPSHOT_MID_ROUND" || s1["file_perms"] != "rw-" || s1["file_exists"] != true ||
+	if evs[1].EventType != escrowjson.TypeCustom || s1["point"] != "SNAPSHOT_MID_ROUND" || s1["file_perms"] != "rw-" || s1["file_exists"] != true ||
 		s1["open_wallets_count"] != 1.0 || s1["rpc_port"] != 18085.0 || *evs[1].RPCPort != 18085 || evs[1].Role != "arbiter" {
 		t.Errorf("snapshot 1: %+v %+v", evs[1], s1)
 	}
-	s2 := evs[2].Details.(*jsonfile.Snapshot)
+	s2 := evs[2].Details.(*escrowjson.Snapshot)
 	if evs[2].Role != "vendor" || *evs[2].RPCPort != 18084 || *s2.RPCPort != 18084 || *s2.FilePerms != "rw-" || s2.FileExists ||
 		!s2.IsMultisig || s2.AddressHash != strings.Repeat("ab", 32) || s2.WalletID != "s-vendor" {
 		t.Errorf("snapshot 2: %+v %+v", evs[2], s2)
@@ -286,17 +287,48 @@ func TestPollutionAndErrorMapping(t *testing.T) {
 	if len(evs) != 2 {
 		t.Fatalf("%d events: %+v", len(evs), evs)
 	}
-	p := evs[0].Details.(*jsonfile.CachePollution)
-	if evs[0].EventType != jsonfile.TypeCachePollution || evs[0].Role != "vendor" || *evs[0].RPCPort != 18084 ||
-		*p != (jsonfile.CachePollution{Reason: "wrong_wallet_open", WalletID: "v1", ExpectedWallet: "v1", ActualWallet: "v0",
+	p := evs[0].Details.(*escrowjson.CachePollution)
+	if evs[0].EventType != escrowjson.TypeCachePollution || evs[0].Role != "vendor" || *evs[0].RPCPort != 18084 ||
+		*p != (escrowjson.CachePollution{Reason: "wrong_wallet_open", WalletID: "v1", ExpectedWallet: "v1", ActualWallet: "v0",
 			Endpoint: "127.0.0.1:18084", OtherEscrowID: "other"}) {
 		t.Errorf("pollution %+v %+v", evs[0], p)
 	}
-	ef := evs[1].Details.(*jsonfile.ErrorFinal)
-	if evs[1].Role != jsonfile.RoleCoordinator || evs[1].RPCPort != nil ||
-		*ef != (jsonfile.ErrorFinal{Error: "wrong wallet open", Context: jsonfile.ErrorContext{
+	ef := evs[1].Details.(*escrowjson.ErrorFinal)
+	if evs[1].Role != escrowjson.RoleCoordinator || evs[1].RPCPort != nil ||
+		*ef != (escrowjson.ErrorFinal{Error: "wrong wallet open", Context: escrowjson.ErrorContext{
 			Round: 0, Operation: "check_wallets", WalletID: "v1", EscrowID: "p", Timestamp: "2026-01-02T03:04:05.040Z"}}) {
 		t.Errorf("error final %+v %+v", evs[1], ef)
+	}
+}
+
+// A finding of the collector's cross-process detector carries the other
+// process and the detector into the file; a process's own finding has
+// neither field.
+func TestCollectorPollutionFields(t *testing.T) {
+	exp, dir := newExporter(t)
+	root := tracetest.SpanStubFromReadOnlySpan(rootSpan(traceID(41), "q", ms(0), ms(50), false))
+	root.Events = []sdktrace.Event{{Name: escrowconv.EventCachePollution, Time: ms(5), Attributes: []attribute.KeyValue{
+		escrowconv.PollutionReason.String(escrowconv.ReasonWrongWalletOpen),
+		escrowconv.PollutionExpectedWallet.String("q-buyer"), escrowconv.PollutionActualWallet.String("r-vendor"),
+		escrowconv.PollutionOtherEscrowID.String("r"),
+		escrowconv.PollutionOtherServiceInstanceID.String("4d6f1c2e-0000-4000-8000-000000000002"),
+		escrowconv.PollutionDetectedBy.String(escrowconv.DetectedByCollector),
+	}}}
+	export(t, exp, root.Snapshot())
+	data, err := os.ReadFile(filepath.Join(dir, "escrow_q.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := escrowjson.Validate(data); err != nil {
+		t.Fatal(err)
+	}
+	evs := load(t, filepath.Join(dir, "escrow_q.json"))
+	p := evs[0].Details.(*escrowjson.CachePollution)
+	if p.OtherServiceInstanceID != "4d6f1c2e-0000-4000-8000-000000000002" || p.DetectedBy != "collector" || p.OtherEscrowID != "r" {
+		t.Errorf("pollution %+v", p)
+	}
+	if !bytes.Contains(data, []byte(`"detected_by": "collector"`)) {
+		t.Errorf("file lacks detected_by:\n%s", data)
 	}
 }
 
@@ -313,8 +345,8 @@ func TestSynthesizedErrorFinal(t *testing.T) {
 	export(t, exp, call.Snapshot(), round.Snapshot(), rootSpan(tid, "x", ms(0), ms(4), true))
 	evs := load(t, filepath.Join(dir, "escrow_x_FAILED.json"))
 	last := evs[len(evs)-1]
-	ef, ok := last.Details.(*jsonfile.ErrorFinal)
-	if !ok || ef.Error != "setup failed" || ef.Context != (jsonfile.ErrorContext{Round: 1, Operation: "make_multisig",
+	ef, ok := last.Details.(*escrowjson.ErrorFinal)
+	if !ok || ef.Error != "setup failed" || ef.Context != (escrowjson.ErrorContext{Round: 1, Operation: "make_multisig",
 		WalletID: "x-arbiter", EscrowID: "x", Timestamp: "2026-01-02T03:04:05.004Z"}) {
 		t.Errorf("last event %+v %+v", last, last.Details)
 	}
@@ -326,7 +358,7 @@ func TestRootWithoutTraceIDAttribute(t *testing.T) {
 	s.noTraceIDAttr = true
 	spans, _ := spansOf(s)
 	export(t, exp, spans...)
-	evs := load(t, filepath.Join(dir, jsonfile.FileName(s.escrowID, false)))
+	evs := load(t, filepath.Join(dir, escrowjson.FileName(s.escrowID, false)))
 	if want := fmt.Sprintf("%s-%d", s.escrowID, s.start.UnixMilli()); evs[0].TraceID != want {
 		t.Errorf("trace_id %q, want %q", evs[0].TraceID, want)
 	}
@@ -374,7 +406,7 @@ func TestHostileEscrowIDs(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for i, id := range ids {
-		name := jsonfile.FileName(id, false)
+		name := escrowjson.FileName(id, false)
 		if other, dup := seen[name]; dup {
 			t.Errorf("ids %q and %q share the file %s", other, id, name)
 		}
@@ -383,7 +415,7 @@ func TestHostileEscrowIDs(t *testing.T) {
 			strings.ContainsAny(name, "/\\\x00\n\t") || strings.HasPrefix(name, ".") {
 			t.Errorf("FileName(%q) = %q is unsafe", id, name)
 		}
-		if jsonfile.FileName(id, false) != name || jsonfile.FileName(id, true) == name || jsonfile.PartialFileName(id) == name {
+		if escrowjson.FileName(id, false) != name || escrowjson.FileName(id, true) == name || escrowjson.PartialFileName(id) == name {
 			t.Errorf("FileName(%q) not deterministic or not distinct by outcome", id)
 		}
 		tid := traceID(uint64(100 + i))
@@ -402,10 +434,10 @@ func TestHostileEscrowIDs(t *testing.T) {
 			t.Errorf("trace_id %q does not keep the real id %q", evs[0].TraceID, id)
 		}
 	}
-	if got, want := jsonfile.FileName("ok-id_1.2", false), "escrow_ok-id_1.2.json"; got != want {
+	if got, want := escrowjson.FileName("ok-id_1.2", false), "escrow_ok-id_1.2.json"; got != want {
 		t.Errorf("a safe id was changed: %q", got)
 	}
-	if got := jsonfile.FileName("x/y", false); !strings.HasPrefix(got, "escrow_x_y_") {
+	if got := escrowjson.FileName("x/y", false); !strings.HasPrefix(got, "escrow_x_y_") {
 		t.Errorf("FileName(x/y) = %q", got)
 	}
 	if err := exp.Shutdown(ctxT(t)); err != nil {
@@ -486,7 +518,7 @@ func TestPendingTraceLimit(t *testing.T) {
 		t.Fatalf("stats %+v, want 3 pending and 2 partial files", st)
 	}
 	for _, id := range []string{"p0", "p1"} {
-		evs := load(t, filepath.Join(dir, jsonfile.PartialFileName(id)))
+		evs := load(t, filepath.Join(dir, escrowjson.PartialFileName(id)))
 		if len(evs) != 2 || !strings.HasPrefix(evs[0].TraceID, id+"-") {
 			t.Errorf("%s partial: %+v", id, evs)
 		}
@@ -586,11 +618,11 @@ func TestWriteErrorAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	export(t, exp) // the next export retries
-	got, err := os.ReadFile(filepath.Join(dir, jsonfile.FileName(s.escrowID, false)))
+	got, err := os.ReadFile(filepath.Join(dir, escrowjson.FileName(s.escrowID, false)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := os.ReadFile(filepath.Join("testdata", jsonfile.FileName(s.escrowID, false)))
+	want, _ := os.ReadFile(filepath.Join("testdata", escrowjson.FileName(s.escrowID, false)))
 	if !bytes.Equal(got, want) {
 		t.Errorf("file after recovery differs from the golden one")
 	}
@@ -681,7 +713,7 @@ func TestConcurrentEscrows(t *testing.T) {
 	}
 	for i := range n {
 		id := fmt.Sprintf("conc-%03d", i)
-		evs := load(t, filepath.Join(dir, jsonfile.FileName(id, i%10 == 0)))
+		evs := load(t, filepath.Join(dir, escrowjson.FileName(id, i%10 == 0)))
 		if len(evs) != counts[i] {
 			t.Errorf("%s: %d events, want %d", id, len(evs), counts[i])
 		}
@@ -692,7 +724,7 @@ func TestConcurrentEscrows(t *testing.T) {
 			if e.RPCPort != nil && (*e.RPCPort < 20000+3*i || *e.RPCPort > 20002+3*i) {
 				t.Fatalf("%s: port %d of another escrow", id, *e.RPCPort)
 			}
-			if s, ok := e.Details.(*jsonfile.Snapshot); ok && !strings.HasPrefix(s.WalletID, id+"-") {
+			if s, ok := e.Details.(*escrowjson.Snapshot); ok && !strings.HasPrefix(s.WalletID, id+"-") {
 				t.Fatalf("%s: wallet %q of another escrow", id, s.WalletID)
 			}
 		}
@@ -724,7 +756,7 @@ func TestNoSecretsInFiles(t *testing.T) {
 	}
 	exp, dir := newExporter(t)
 	export(t, exp, spans...)
-	data, err := os.ReadFile(filepath.Join(dir, jsonfile.FileName(s.escrowID, true)))
+	data, err := os.ReadFile(filepath.Join(dir, escrowjson.FileName(s.escrowID, true)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
@@ -34,7 +35,7 @@ func exportInOrder(t *testing.T, s setup) (string, *jsonfile.Exporter, int) {
 	if err := tp.Shutdown(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, jsonfile.FileName(s.escrowID, s.failRound2))
+	want := filepath.Join(dir, escrowjson.FileName(s.escrowID, s.failRound2))
 	if len(paths) != 1 || paths[0] != want {
 		t.Fatalf("files written %q, want just %q", paths, want)
 	}
@@ -97,7 +98,7 @@ func TestGoldenSuccessfulSetup(t *testing.T) {
 		t.Fatalf("%d events, want 45", len(evs))
 	}
 	types := countTypes(evs)
-	want := map[string]int{jsonfile.TypeRPCCallStart: 12, jsonfile.TypeRPCCallEnd: 12}
+	want := map[string]int{escrowjson.TypeRPCCallStart: 12, escrowjson.TypeRPCCallEnd: 12}
 	for _, p := range escrowconv.Points {
 		want[p] = 3
 	}
@@ -117,12 +118,12 @@ func TestGoldenSuccessfulSetup(t *testing.T) {
 			t.Errorf("event %d trace_id %q, want %q", i, e.TraceID, traceID)
 		}
 		switch d := e.Details.(type) {
-		case *jsonfile.RPCCallStart:
+		case *escrowjson.RPCCallStart:
 			methods[d.Method]++
-			if e.RPCPort == nil || e.Role == jsonfile.RoleCoordinator {
+			if e.RPCPort == nil || e.Role == escrowjson.RoleCoordinator {
 				t.Errorf("event %d: RPC event without port or wallet role: %+v", i, e)
 			}
-		case *jsonfile.Snapshot:
+		case *escrowjson.Snapshot:
 			if e.EventType == escrowconv.PointFinal {
 				if !d.IsMultisig {
 					t.Errorf("SNAPSHOT_FINAL of %s: is_multisig false", e.Role)
@@ -162,20 +163,20 @@ func TestGoldenFailedSetup(t *testing.T) {
 		t.Fatalf("%d events, want %d", len(evs), n)
 	}
 	types := countTypes(evs)
-	if types[jsonfile.TypeRPCCallError] != 1 || types[jsonfile.TypeErrorFinal] != 1 {
+	if types[escrowjson.TypeRPCCallError] != 1 || types[escrowjson.TypeErrorFinal] != 1 {
 		t.Fatalf("event types %v: want one RPC_CALL_ERROR and one ERROR_FINAL", types)
 	}
 	for _, e := range evs {
 		switch d := e.Details.(type) {
-		case *jsonfile.RPCCallEnd:
-			if e.EventType != jsonfile.TypeRPCCallError {
+		case *escrowjson.RPCCallEnd:
+			if e.EventType != escrowjson.TypeRPCCallError {
 				continue
 			}
 			if d.Code == nil || *d.Code != -48 || d.Success || d.Error != "This wallet is not multisig" ||
 				d.Method != "exchange_multisig_keys" || e.Role != "buyer" || e.RPCPort == nil || *e.RPCPort != 18083 {
 				t.Errorf("RPC_CALL_ERROR %+v details %+v", e, d)
 			}
-		case *jsonfile.ErrorFinal:
+		case *escrowjson.ErrorFinal:
 			c := d.Context
 			if c.Round != 2 || c.Operation != "exchange_multisig_keys" || c.WalletID != goldenFail.escrowID+"-buyer" ||
 				c.EscrowID != goldenFail.escrowID || d.Error == "" || c.Timestamp == "" {
@@ -193,7 +194,7 @@ func TestGoldenFailedSetup(t *testing.T) {
 func TestOutOfOrderDelivery(t *testing.T) {
 	for _, s := range []setup{goldenOK, goldenFail} {
 		spans, _ := spansOf(s)
-		want, err := os.ReadFile(filepath.Join("testdata", jsonfile.FileName(s.escrowID, s.failRound2)))
+		want, err := os.ReadFile(filepath.Join("testdata", escrowjson.FileName(s.escrowID, s.failRound2)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestOutOfOrderDelivery(t *testing.T) {
 				}
 				shuffled = shuffled[k:]
 			}
-			got, err := os.ReadFile(filepath.Join(dir, jsonfile.FileName(s.escrowID, s.failRound2)))
+			got, err := os.ReadFile(filepath.Join(dir, escrowjson.FileName(s.escrowID, s.failRound2)))
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -232,12 +233,12 @@ func TestOutOfOrderDelivery(t *testing.T) {
 // Decode gives typed events that encode back to the same bytes: the types
 // hold every field the exporter writes.
 func TestDecodeRoundTrip(t *testing.T) {
-	for _, name := range []string{jsonfile.FileName(goldenOK.escrowID, false), jsonfile.FileName(goldenFail.escrowID, true)} {
+	for _, name := range []string{escrowjson.FileName(goldenOK.escrowID, false), escrowjson.FileName(goldenFail.escrowID, true)} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs, err := jsonfile.Decode(bytes.NewReader(data))
+		evs, err := escrowjson.Decode(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -252,17 +253,17 @@ func TestDecodeRoundTrip(t *testing.T) {
 			t.Errorf("%s: decode+encode differs:\n%s", name, firstDiff(buf.Bytes(), data))
 		}
 	}
-	if _, err := jsonfile.Decode(bytes.NewReader([]byte("null"))); err == nil {
+	if _, err := escrowjson.Decode(bytes.NewReader([]byte("null"))); err == nil {
 		t.Error("Decode(null) succeeded")
 	}
-	if _, err := jsonfile.Decode(bytes.NewReader([]byte(`[{"event_type":"RPC_CALL_END","details":{"duration_ms":"x"}}]`))); err == nil {
+	if _, err := escrowjson.Decode(bytes.NewReader([]byte(`[{"event_type":"RPC_CALL_END","details":{"duration_ms":"x"}}]`))); err == nil {
 		t.Error("Decode accepted a string duration")
 	}
-	evs, err := jsonfile.Decode(bytes.NewReader([]byte("[]\n")))
+	evs, err := escrowjson.Decode(bytes.NewReader([]byte("[]\n")))
 	if err != nil || evs == nil || len(evs) != 0 {
 		t.Errorf("Decode([]) = %v, %v", evs, err)
 	}
-	if _, err := jsonfile.Load(filepath.Join(t.TempDir(), "missing.json")); err == nil {
+	if _, err := escrowjson.Load(filepath.Join(t.TempDir(), "missing.json")); err == nil {
 		t.Error("Load of a missing file succeeded")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 )
 
@@ -48,7 +49,7 @@ func checkDir(t testing.TB, dir string) {
 			t.Errorf("read %s: %v", path, err)
 			return nil
 		}
-		if err := jsonfile.Validate(data); err != nil {
+		if err := escrowjson.Validate(data); err != nil {
 			t.Errorf("schema test: %s: %v", name, err)
 		}
 		if !bytes.HasSuffix(data, []byte("\n")) {
@@ -105,16 +106,16 @@ func listFiles(t testing.TB, dir string) []string {
 	return names
 }
 
-func load(t testing.TB, path string) []jsonfile.Event {
+func load(t testing.TB, path string) []escrowjson.Event {
 	t.Helper()
-	evs, err := jsonfile.Load(path)
+	evs, err := escrowjson.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return evs
 }
 
-func countTypes(evs []jsonfile.Event) map[string]int {
+func countTypes(evs []escrowjson.Event) map[string]int {
 	m := map[string]int{}
 	for _, e := range evs {
 		m[e.EventType]++

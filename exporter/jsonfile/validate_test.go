@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // goldenEvents returns the golden successful file as generic JSON, for
@@ -19,7 +19,7 @@ func goldenEvents(t *testing.T, failed bool) []map[string]any {
 	if failed {
 		s = goldenFail
 	}
-	data, err := os.ReadFile(filepath.Join("testdata", jsonfile.FileName(s.escrowID, failed)))
+	data, err := os.ReadFile(filepath.Join("testdata", escrowjson.FileName(s.escrowID, failed)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +38,12 @@ func TestValidate(t *testing.T) {
 	for _, failed := range []bool{false, true} {
 		evs := goldenEvents(t, failed)
 		data, _ := json.Marshal(evs)
-		if err := jsonfile.Validate(data); err != nil {
+		if err := escrowjson.Validate(data); err != nil {
 			t.Fatalf("the golden file (re-encoded compact) is invalid: %v", err)
 		}
 	}
 	for _, ok := range []string{"[]", " [ ]\n", "[]\n"} {
-		if err := jsonfile.Validate([]byte(ok)); err != nil {
+		if err := escrowjson.Validate([]byte(ok)); err != nil {
 			t.Errorf("Validate(%q) = %v", ok, err)
 		}
 	}
@@ -125,7 +125,7 @@ func TestValidate(t *testing.T) {
 			"event 3 (RPC_CALL_END): RPC_CALL_END of \"prepare_multisig\" (role buyer) with no RPC_CALL_START before it"},
 		{"code string", true, func(e []map[string]any) []map[string]any {
 			for _, ev := range e {
-				if ev["event_type"] == jsonfile.TypeRPCCallError {
+				if ev["event_type"] == escrowjson.TypeRPCCallError {
 					details(ev)["code"] = "-48"
 				}
 			}
@@ -140,7 +140,7 @@ func TestValidate(t *testing.T) {
 			return e
 		}, `(ERROR_FINAL): details.context.round: missing`},
 		{"pollution reason", false, func(e []map[string]any) []map[string]any {
-			e[0]["event_type"] = jsonfile.TypeCachePollution
+			e[0]["event_type"] = escrowjson.TypeCachePollution
 			return e
 		}, "event 0 (CACHE_POLLUTION_DETECTED): details.reason: missing"},
 		{"event not an object", false, func(e []map[string]any) []map[string]any { e[5] = nil; return e },
@@ -152,7 +152,7 @@ func TestValidate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = jsonfile.Validate(data)
+			err = escrowjson.Validate(data)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("Validate = %v\nwant an error containing %q", err, c.want)
 			}
@@ -170,13 +170,13 @@ func TestValidate(t *testing.T) {
 		{`[{"trace_id":"a","timestamp":1,"event_type":"CUSTOM","role":"buyer","details":[]}]`, "event 0 (CUSTOM): details: want an object, got array"},
 	}
 	for _, c := range raw {
-		if err := jsonfile.Validate([]byte(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
+		if err := escrowjson.Validate([]byte(c.data)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Validate(%q) = %v, want %q", c.data, err, c.want)
 		}
 	}
 	// Free-form types take any details object; extra fields are allowed.
 	ok := `[{"trace_id":"a","timestamp":1,"event_type":"STATE_CHANGE","role":"coordinator","details":{"x":[1]},"extra":true}]`
-	if err := jsonfile.Validate([]byte(ok)); err != nil {
+	if err := escrowjson.Validate([]byte(ok)); err != nil {
 		t.Errorf("Validate(%s) = %v", ok, err)
 	}
 	// Many problems: the list is bounded.
@@ -185,7 +185,7 @@ func TestValidate(t *testing.T) {
 		e["role"] = "nobody"
 	}
 	data, _ := json.Marshal(evs)
-	err := jsonfile.Validate(data)
+	err := escrowjson.Validate(data)
 	if err == nil || !strings.Contains(err.Error(), "more problems") || strings.Count(err.Error(), "\n") > 25 {
 		t.Errorf("Validate with 45+ problems = %v", err)
 	}

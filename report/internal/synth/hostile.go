@@ -2,7 +2,7 @@ package synth
 
 import (
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/report"
 )
 
@@ -17,27 +17,27 @@ const (
 // pollution details carry markup, script and terminal escapes.
 func Hostile() []report.Input {
 	port := 18100
-	mk := func(id string, t0 int64, other string) []jsonfile.Event {
+	mk := func(id string, t0 int64, other string) []escrowjson.Event {
 		tid := id + "-1795960000000"
 		code := -1
 		fp := "rw-"
-		return []jsonfile.Event{
-			{TraceID: tid, Timestamp: t0, EventType: escrowconv.PointPreRound1, Role: "buyer", RPCPort: &port, Details: &jsonfile.Snapshot{
+		return []escrowjson.Event{
+			{TraceID: tid, Timestamp: t0, EventType: escrowconv.PointPreRound1, Role: "buyer", RPCPort: &port, Details: &escrowjson.Snapshot{
 				Timestamp: t0, WalletID: HostileWallet, Role: "buyer", AddressHash: "<b>not-a-hash</b>", FilePerms: &fp, RPCPort: &port,
 				WalletFilename: HostileWallet + id[:1], Error: HostileError}},
-			{TraceID: tid, Timestamp: t0 + 1, EventType: jsonfile.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallStart{Method: "open_wallet", Timestamp: t0 + 1}},
-			{TraceID: tid, Timestamp: t0 + 5, EventType: jsonfile.TypeRPCCallEnd, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallEnd{Method: "open_wallet", DurationMs: 4, Success: true}},
-			{TraceID: tid, Timestamp: t0 + 20, EventType: jsonfile.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallStart{Method: `make_multisig<img src=x onerror="window.pwned=5">`, Timestamp: t0 + 20}},
-			{TraceID: tid, Timestamp: t0 + 20, EventType: jsonfile.TypeCachePollution, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.CachePollution{Reason: "wrong_wallet_open<script>window.pwned=6</script>", ExpectedWallet: HostileWallet + id[:1],
+			{TraceID: tid, Timestamp: t0 + 1, EventType: escrowjson.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallStart{Method: "open_wallet", Timestamp: t0 + 1}},
+			{TraceID: tid, Timestamp: t0 + 5, EventType: escrowjson.TypeRPCCallEnd, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallEnd{Method: "open_wallet", DurationMs: 4, Success: true}},
+			{TraceID: tid, Timestamp: t0 + 20, EventType: escrowjson.TypeRPCCallStart, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallStart{Method: `make_multisig<img src=x onerror="window.pwned=5">`, Timestamp: t0 + 20}},
+			{TraceID: tid, Timestamp: t0 + 20, EventType: escrowjson.TypeCachePollution, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.CachePollution{Reason: "wrong_wallet_open<script>window.pwned=6</script>", ExpectedWallet: HostileWallet + id[:1],
 					ActualWallet: HostileWallet + other[:1], Endpoint: "127.0.0.1:18100", OtherEscrowID: other}},
-			{TraceID: tid, Timestamp: t0 + 30, EventType: jsonfile.TypeRPCCallError, Role: "buyer", RPCPort: &port,
-				Details: &jsonfile.RPCCallEnd{Method: `make_multisig<img src=x onerror="window.pwned=5">`, DurationMs: 10, Error: HostileError, Code: &code}},
-			{TraceID: tid, Timestamp: t0 + 31, EventType: jsonfile.TypeErrorFinal, Role: "buyer", Details: &jsonfile.ErrorFinal{
-				Error: HostileError, Context: jsonfile.ErrorContext{Round: 1, Operation: "make_multisig</script>", WalletID: HostileWallet, EscrowID: id,
+			{TraceID: tid, Timestamp: t0 + 30, EventType: escrowjson.TypeRPCCallError, Role: "buyer", RPCPort: &port,
+				Details: &escrowjson.RPCCallEnd{Method: `make_multisig<img src=x onerror="window.pwned=5">`, DurationMs: 10, Error: HostileError, Code: &code}},
+			{TraceID: tid, Timestamp: t0 + 31, EventType: escrowjson.TypeErrorFinal, Role: "buyer", Details: &escrowjson.ErrorFinal{
+				Error: HostileError, Context: escrowjson.ErrorContext{Round: 1, Operation: "make_multisig</script>", WalletID: HostileWallet, EscrowID: id,
 					Timestamp: "<i>2026</i>"}}},
 		}
 	}

@@ -19,7 +19,7 @@ import (
 	"slices"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
-	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/report"
 )
 
@@ -45,7 +45,7 @@ type escrow struct {
 	tid     string
 	t       int64
 	failed  bool
-	events  []jsonfile.Event
+	events  []escrowjson.Event
 	rnd     *rand.Rand
 }
 
@@ -79,7 +79,7 @@ func Escrows(n int, seed uint64) []report.Input {
 	service := map[string][2]int{"open_wallet": {300, 900}, "prepare_multisig": {1, 4}, "make_multisig": {250, 400}, "exchange_multisig_keys": {40, 380}}
 	multisig := map[string]bool{}
 	add := func(e *escrow, at int64, typ, role string, port int, d any) {
-		ev := jsonfile.Event{TraceID: e.tid, Timestamp: at, EventType: typ, Role: role, Details: d}
+		ev := escrowjson.Event{TraceID: e.tid, Timestamp: at, EventType: typ, Role: role, Details: d}
 		if port != 0 {
 			p := port
 			ev.RPCPort = &p
@@ -93,11 +93,11 @@ func Escrows(n int, seed uint64) []report.Input {
 		port := BasePort + r
 		w := wallet(e, r)
 		sent := e.t
-		add(e, sent, jsonfile.TypeRPCCallStart, roles[r], port, &jsonfile.RPCCallStart{Method: method, Timestamp: sent})
+		add(e, sent, escrowjson.TypeRPCCallStart, roles[r], port, &escrowjson.RPCCallStart{Method: method, Timestamp: sent})
 		polluted := false
 		if method != "open_wallet" && ep.open != w && ep.open != "" {
 			polluted = true
-			add(e, sent, jsonfile.TypeCachePollution, roles[r], port, &jsonfile.CachePollution{
+			add(e, sent, escrowjson.TypeCachePollution, roles[r], port, &escrowjson.CachePollution{
 				Reason: escrowconv.ReasonWrongWalletOpen, WalletID: w, ExpectedWallet: w, ActualWallet: ep.open,
 				Endpoint: fmt.Sprintf("127.0.0.1:%d", port), OtherEscrowID: es[ep.openBy].id,
 			})
@@ -126,11 +126,11 @@ func Escrows(n int, seed uint64) []report.Input {
 				multisig[acted] = true
 			}
 		}
-		typ := jsonfile.TypeRPCCallEnd
+		typ := escrowjson.TypeRPCCallEnd
 		if !ok {
-			typ = jsonfile.TypeRPCCallError
+			typ = escrowjson.TypeRPCCallError
 		}
-		add(e, end, typ, roles[r], port, &jsonfile.RPCCallEnd{Method: method, DurationMs: end - sent, Success: ok, Error: errText, Code: code})
+		add(e, end, typ, roles[r], port, &escrowjson.RPCCallEnd{Method: method, DurationMs: end - sent, Success: ok, Error: errText, Code: code})
 		return ok
 	}
 	snapshot := func(e *escrow, point string, shared string) {
@@ -145,7 +145,7 @@ func Escrows(n int, seed uint64) []report.Input {
 			took := int64(1 + e.rnd.IntN(3))
 			fp := "rw-"
 			ready := multisig[w] && point == escrowconv.PointFinal
-			add(e, e.t, point, role, port, &jsonfile.Snapshot{
+			add(e, e.t, point, role, port, &escrowjson.Snapshot{
 				Timestamp: e.t, WalletID: w, Role: role, IsMultisig: multisig[w], AddressHash: hex.EncodeToString(sum[:]),
 				FilePerms: &fp, FileExists: true, RPCPort: &port, CollectionTimeMs: took, MultisigReady: &ready, WalletFilename: w,
 			})
@@ -180,9 +180,9 @@ func Escrows(n int, seed uint64) []report.Input {
 			call(e, r, "open_wallet")
 		} else if !call(e, r, st.method) {
 			e.failed = true
-			add(e, e.t+1, jsonfile.TypeErrorFinal, roles[r], 0, &jsonfile.ErrorFinal{
+			add(e, e.t+1, escrowjson.TypeErrorFinal, roles[r], 0, &escrowjson.ErrorFinal{
 				Error:   fmt.Sprintf("otelmsig: escrow %q round %d: %s for %s wallet: walletrpc: json-rpc error -28: This wallet is already multisig", e.id, st.round, st.method, roles[r]),
-				Context: jsonfile.ErrorContext{Round: st.round, Operation: st.method, WalletID: wallet(e, r), EscrowID: e.id, Timestamp: "2026-11-29T13:00:00.000Z"},
+				Context: escrowjson.ErrorContext{Round: st.round, Operation: st.method, WalletID: wallet(e, r), EscrowID: e.id, Timestamp: "2026-11-29T13:00:00.000Z"},
 			})
 		}
 		e.sub++
@@ -193,8 +193,8 @@ func Escrows(n int, seed uint64) []report.Input {
 	}
 	out := make([]report.Input, n)
 	for i, e := range es {
-		slices.SortStableFunc(e.events, func(a, b jsonfile.Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-		name := jsonfile.FileName(e.id, e.failed)
+		slices.SortStableFunc(e.events, func(a, b escrowjson.Event) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+		name := escrowjson.FileName(e.id, e.failed)
 		out[i] = report.Input{Source: name, Events: e.events}
 	}
 	return out

@@ -1,4 +1,4 @@
-package jsonfile
+package escrowjson
 
 import (
 	"bytes"
@@ -120,6 +120,12 @@ type CachePollution struct {
 	ActualWallet   string `json:"actual_wallet,omitempty"`
 	Endpoint       string `json:"endpoint,omitempty"`
 	OtherEscrowID  string `json:"other_escrow_id,omitempty"`
+
+	// Extra fields of findings made across processes (the escrowtrace
+	// collector): the service.instance.id of the process whose call opened
+	// the other wallet, and "collector". Absent in a process's own findings.
+	OtherServiceInstanceID string `json:"other_service_instance_id,omitempty"`
+	DetectedBy             string `json:"detected_by,omitempty"`
 }
 
 // UnmarshalJSON decodes an event and its details into the type that matches
@@ -175,15 +181,15 @@ func (ev *Event) UnmarshalJSON(data []byte) error {
 func Decode(r io.Reader) ([]Event, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("jsonfile: read: %w", err)
+		return nil, fmt.Errorf("escrowjson: read: %w", err)
 	}
 	var events []Event
 	if err := json.Unmarshal(data, &events); err != nil {
-		return nil, fmt.Errorf("jsonfile: decode: %w", err)
+		return nil, fmt.Errorf("escrowjson: decode: %w", err)
 	}
 	if events == nil {
 		if bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-			return nil, fmt.Errorf("jsonfile: decode: the file is null, not an array")
+			return nil, fmt.Errorf("escrowjson: decode: the file is null, not an array")
 		}
 		events = []Event{}
 	}
@@ -194,7 +200,7 @@ func Decode(r io.Reader) ([]Event, error) {
 func Load(path string) ([]Event, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("jsonfile: %w", err)
+		return nil, fmt.Errorf("escrowjson: %w", err)
 	}
 	defer f.Close()
 	events, err := Decode(f)

@@ -1,4 +1,4 @@
-package jsonfile
+package escrowjson
 
 import (
 	"crypto/sha256"

@@ -1,9 +1,7 @@
-package jsonfile
+package escrowjson
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,7 +37,7 @@ func Validate(data []byte) error {
 	if v.more > 0 {
 		v.errs = append(v.errs, fmt.Errorf("... and %d more problems", v.more))
 	}
-	return fmt.Errorf("jsonfile: invalid escrow file: %w", errors.Join(v.errs...))
+	return fmt.Errorf("escrowjson: invalid escrow file: %w", errors.Join(v.errs...))
 }
 
 type validator struct {
@@ -211,10 +209,10 @@ func (v *validator) snapshot(d obj, role string, roleOK bool) {
 	}
 	addr, addrOK := v.str(d, p, "address")
 	if h, ok := v.str(d, p, "address_hash"); ok {
-		if !isHexHash(h) {
+		if !IsAddressHash(h) {
 			v.fail("details.address_hash", "%q is not 64 lower-case hex digits", h)
 		} else if addrOK && addr != "" {
-			if sum := sha256.Sum256([]byte(addr)); hex.EncodeToString(sum[:]) != h {
+			if AddressHash(addr) != h {
 				v.fail("details.address_hash", "is not the SHA-256 of the address")
 			}
 		}

@@ -1,8 +1,6 @@
-package jsonfile
+package assembly
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"strconv"
 	"strings"
@@ -11,36 +9,13 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/secret"
 )
-
-// record is one legacy event as buffered: everything but the trace_id,
-// which comes from the root span and may arrive last.
-type record struct {
-	at      int64  // unix ns; the legacy timestamp is at in ms
-	seq     uint32 // arrival order within the escrow
-	port    int32  // rpc_port; 0 when unknown
-	typ     string // event_type
-	role    string
-	details any // *RPCCallStart, *RPCCallEnd, *Snapshot, *ErrorFinal, *CachePollution
-}
-
-// less orders records by time, then an RPC call's start before anything
-// else at the same instant, then arrival.
-func (r *record) less(o *record) bool {
-	if r.at != o.at {
-		return r.at < o.at
-	}
-	if rs, os := r.typ == TypeRPCCallStart, o.typ == TypeRPCCallStart; rs != os {
-		return rs
-	}
-	return r.seq < o.seq
-}
 
 // spanInfo is what one span contributes to an escrow.
 type spanInfo struct {
@@ -136,36 +111,33 @@ type converter struct {
 
 // convert reads one span. It keeps nothing of the span but copies of the
 // values it needs.
-func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
-	sc := s.SpanContext()
-	a := readSpanAttrs(s.Attributes())
-	parent := s.Parent()
-	si := spanInfo{tid: sc.TraceID(), escrowID: clone(a.escrowID), localRoot: !parent.IsValid() || parent.IsRemote()}
+func (c converter) convert(s *Span) spanInfo {
+	a := readSpanAttrs(s.Attributes)
+	si := spanInfo{tid: s.TraceID, escrowID: clone(a.escrowID), localRoot: s.LocalRoot}
 	spanRole := normRole(a.role)
-	status := s.Status()
-	start, end := s.StartTime().UnixNano(), s.EndTime().UnixNano()
+	start, end := s.Start.UnixNano(), s.End.UnixNano()
 
 	// An RPC client call of the escrow: start + end/error events. Without an
 	// escrow id only a JSON-RPC call counts, so that other RPC clients' spans
 	// (gRPC, ...) are not taken for ours.
-	isRPC := s.SpanKind() == trace.SpanKindClient && a.method != "" &&
+	isRPC := s.Kind == trace.SpanKindClient && a.method != "" &&
 		(a.escrowID != "" || a.system == semconv.RPCSystemNameJSONRPC.Value.AsString())
 	if isRPC && !a.snapshotCall {
 		method := internMethod(a.method)
 		si.records = append(si.records, record{
-			at: start, port: a.port, typ: TypeRPCCallStart, role: spanRole,
-			details: &RPCCallStart{Method: method, Timestamp: msOf(start)},
+			at: start, port: a.port, typ: escrowjson.TypeRPCCallStart, role: spanRole,
+			details: &escrowjson.RPCCallStart{Method: method, Timestamp: msOf(start)},
 		})
 		dur := max(time.Duration(end-start), 0)
-		endDetails := &RPCCallEnd{Method: method, DurationMs: dur.Milliseconds(), Success: true}
-		typ := TypeRPCCallEnd
+		endDetails := &escrowjson.RPCCallEnd{Method: method, DurationMs: dur.Milliseconds(), Success: true}
+		typ := escrowjson.TypeRPCCallEnd
 		// A call marked as polluted has status Error for Jaeger's sake;
 		// it failed only if it also has error.type (set on every failed
 		// call).
-		if status.Code == codes.Error && (!a.polluted || a.errorType != "") {
-			typ = TypeRPCCallError
+		if s.StatusCode == codes.Error && (!a.polluted || a.errorType != "") {
+			typ = escrowjson.TypeRPCCallError
 			endDetails.Success = false
-			endDetails.Error = text(status.Description)
+			endDetails.Error = text(s.StatusDescription)
 			if endDetails.Error == "" {
 				endDetails.Error = text(a.errorType)
 			}
@@ -178,19 +150,20 @@ func (c converter) convert(s sdktrace.ReadOnlySpan) spanInfo {
 	}
 
 	switch {
-	case s.Name() == escrowconv.SpanEscrow && a.escrowID != "":
+	case s.Name == escrowconv.SpanEscrow && a.escrowID != "":
 		si.isRoot = true
 		si.legacyTraceID = clone(a.legacyTraceID)
 		si.startNs, si.endNs = start, end
-		if status.Code == codes.Error {
-			si.failed, si.failDesc = true, text(status.Description)
+		if s.StatusCode == codes.Error {
+			si.failed, si.failDesc = true, text(s.StatusDescription)
 		}
-	case a.hasRound && status.Code == codes.Error && s.SpanKind() != trace.SpanKindClient:
+	case a.hasRound && s.StatusCode == codes.Error && s.Kind != trace.SpanKindClient:
 		// A round span ("multisig.round 2") or a wallet step span in it.
 		si.failRound = a.round
 	}
 
-	for _, ev := range s.Events() {
+	for i := range s.Events {
+		ev := &s.Events[i]
 		var r record
 		var ok bool
 		switch ev.Name {
@@ -269,11 +242,11 @@ func roleAndPort(e eventAttrs, a *spanAttrs) (string, int32) {
 	return normRole(role), port
 }
 
-func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
+func (c converter) snapshot(ev *Event, a *spanAttrs) record {
 	e := eventAttrs{ev.Attributes}
 	role, port := roleAndPort(e, a)
 	at := ev.Time.UnixNano()
-	snap := &Snapshot{
+	snap := &escrowjson.Snapshot{
 		Timestamp: msOf(at),
 		// WalletID, Address, AddressHash and WalletFilename are not copied
 		// here: the exporter interns them per escrow (they repeat at every
@@ -308,9 +281,8 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 	}
 	addr := e.str(escrowconv.WalletAddress)
 	hash := e.str(escrowconv.WalletAddressHash)
-	if addr != "" || !isHexHash(hash) {
-		sum := sha256.Sum256([]byte(addr))
-		snap.AddressHash = hex.EncodeToString(sum[:])
+	if addr != "" || !escrowjson.IsAddressHash(hash) {
+		snap.AddressHash = escrowjson.AddressHash(addr)
 	} else {
 		snap.AddressHash = hash
 	}
@@ -344,18 +316,18 @@ func (c converter) snapshot(ev sdktrace.Event, a *spanAttrs) record {
 	} else {
 		// A point the legacy format does not name: keep it, as CUSTOM.
 		snap.Point = text(typ)
-		typ = TypeCustom
+		typ = escrowjson.TypeCustom
 	}
 	return record{at: at, port: port, typ: typ, role: role, details: snap}
 }
 
-func errorFinal(ev sdktrace.Event, a *spanAttrs, escrowID string) record {
+func errorFinal(ev *Event, a *spanAttrs, escrowID string) record {
 	e := eventAttrs{ev.Attributes}
 	role, port := roleAndPort(e, a)
 	at := ev.Time.UnixNano()
-	d := &ErrorFinal{
+	d := &escrowjson.ErrorFinal{
 		Error: text(e.str(escrowconv.ErrorMessage)),
-		Context: ErrorContext{
+		Context: escrowjson.ErrorContext{
 			Operation: text(orStr(e.str(escrowconv.ErrorOperation), a.method)),
 			WalletID:  orStr(e.str(escrowconv.WalletID), a.walletID),
 			EscrowID:  orStr(e.str(escrowconv.EscrowID), escrowID),
@@ -367,21 +339,24 @@ func errorFinal(ev sdktrace.Event, a *spanAttrs, escrowID string) record {
 	} else if a.hasRound {
 		d.Context.Round = a.round
 	}
-	return record{at: at, port: port, typ: TypeErrorFinal, role: role, details: d}
+	return record{at: at, port: port, typ: escrowjson.TypeErrorFinal, role: role, details: d}
 }
 
-func pollution(ev sdktrace.Event, a *spanAttrs) record {
+func pollution(ev *Event, a *spanAttrs) record {
 	e := eventAttrs{ev.Attributes}
 	role, port := roleAndPort(e, a)
-	d := &CachePollution{
+	d := &escrowjson.CachePollution{
 		Reason:         text(e.str(escrowconv.PollutionReason)),
 		WalletID:       orStr(e.str(escrowconv.WalletID), a.walletID),
 		ExpectedWallet: text(e.str(escrowconv.PollutionExpectedWallet)),
 		ActualWallet:   text(e.str(escrowconv.PollutionActualWallet)),
 		Endpoint:       text(e.str(escrowconv.PollutionEndpoint)),
 		OtherEscrowID:  text(e.str(escrowconv.PollutionOtherEscrowID)),
+
+		OtherServiceInstanceID: text(e.str(escrowconv.PollutionOtherServiceInstanceID)),
+		DetectedBy:             text(e.str(escrowconv.PollutionDetectedBy)),
 	}
-	return record{at: ev.Time.UnixNano(), port: port, typ: TypeCachePollution, role: role, details: d}
+	return record{at: ev.Time.UnixNano(), port: port, typ: escrowjson.TypeCachePollution, role: role, details: d}
 }
 
 // rfc3339Ms is RFC 3339 with milliseconds, the precision of the legacy
@@ -471,31 +446,19 @@ func cut(s string) string {
 	return s
 }
 
-func isHexHash(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
-
 // normRole maps a wallet.role value to a legacy role: buyer, vendor, arbiter
 // or coordinator. Unknown roles become coordinator, since legacy scripts
 // know only these four.
 func normRole(r string) string {
 	switch strings.ToLower(r) {
-	case RoleBuyer:
-		return RoleBuyer
-	case RoleVendor:
-		return RoleVendor
-	case RoleArbiter:
-		return RoleArbiter
+	case escrowjson.RoleBuyer:
+		return escrowjson.RoleBuyer
+	case escrowjson.RoleVendor:
+		return escrowjson.RoleVendor
+	case escrowjson.RoleArbiter:
+		return escrowjson.RoleArbiter
 	}
-	return RoleCoordinator
+	return escrowjson.RoleCoordinator
 }
 
 // internPoint returns the escrowconv constant for a snapshot point.

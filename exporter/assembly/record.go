@@ -1,0 +1,84 @@
+package assembly
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+
+	"github.com/escrowtrace/escrowtrace/escrowjson"
+)
+
+// record is one legacy event as buffered: everything but the trace_id,
+// which comes from the root span and may arrive last.
+type record struct {
+	at      int64  // unix ns; the legacy timestamp is at in ms
+	seq     uint32 // arrival order within the escrow
+	port    int32  // rpc_port; 0 when unknown
+	typ     string // event_type
+	role    string
+	details any // *escrowjson.RPCCallStart, *RPCCallEnd, *Snapshot, *ErrorFinal, *CachePollution
+}
+
+// less orders records by time, then an RPC call's start before anything
+// else at the same instant, then arrival.
+func (r *record) less(o *record) bool {
+	if r.at != o.at {
+		return r.at < o.at
+	}
+	if rs, os := r.typ == escrowjson.TypeRPCCallStart, o.typ == escrowjson.TypeRPCCallStart; rs != os {
+		return rs
+	}
+	return r.seq < o.seq
+}
+
+func compareRecords(a, b record) int {
+	switch {
+	case a.less(&b):
+		return -1
+	case b.less(&a):
+		return 1
+	}
+	return 0
+}
+
+// fileEncoder renders files into a buffer it keeps: a writer takes one from
+// encoders for each file, so that the buffers of encoding/json and of the
+// file are reused rather than made anew each time.
+type fileEncoder struct {
+	buf    bytes.Buffer
+	enc    *escrowjson.Encoder
+	events []escrowjson.Event
+	ports  []int
+}
+
+var encoders = sync.Pool{New: func() any {
+	e := new(fileEncoder)
+	e.enc = escrowjson.NewEncoder(&e.buf)
+	return e
+}}
+
+// render sorts recs in place and encodes them as one legacy file, every
+// event with traceID. The bytes are e's until its next render.
+func (e *fileEncoder) render(traceID string, recs []record) ([]byte, error) {
+	slices.SortFunc(recs, compareRecords)
+	e.events = slices.Grow(e.events[:0], len(recs))[:len(recs)]
+	e.ports = slices.Grow(e.ports[:0], len(recs))[:len(recs)] // the rpc_port pointers point here
+	for i := range recs {
+		r := &recs[i]
+		e.events[i] = escrowjson.Event{
+			TraceID:   traceID,
+			Timestamp: msOf(r.at),
+			EventType: r.typ,
+			Role:      r.role,
+			Details:   r.details,
+		}
+		if r.port != 0 {
+			e.ports[i] = int(r.port)
+			e.events[i].RPCPort = &e.ports[i]
+		}
+	}
+	e.buf.Reset()
+	err := e.enc.Encode(e.events)
+	clear(e.events) // keep no details alive in the pool
+	return e.buf.Bytes(), err
+}
