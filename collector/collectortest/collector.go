@@ -227,6 +227,13 @@ func (c *Instance) terminate(r *run) error {
 	_ = syscall.Kill(pgid, syscall.SIGTERM)
 	select {
 	case <-r.done:
+		// The collector handles SIGTERM only from an instant after it
+		// reports ready; one that gets it sooner dies of it, before any
+		// data could reach it, and that is a stop too.
+		var exit *exec.ExitError
+		if errors.As(r.waitErr, &exit) && exit.Sys().(syscall.WaitStatus).Signal() == syscall.SIGTERM {
+			return nil
+		}
 		if r.waitErr != nil {
 			return fmt.Errorf("escrowtrace-collector: %v after SIGTERM", r.waitErr)
 		}
