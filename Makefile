@@ -7,12 +7,14 @@ export PATH := /usr/local/go/bin:$(PATH)
 BIN         := $(CURDIR)/bin
 JAEGER      := $(BIN)/jaeger
 JAEGER_VER  := v1.76.0
+COLLECTOR   := $(BIN)/escrowtrace-collector
 ARGS        ?=
 
-# Tests and the demo find the local Jaeger through this.
+# Tests and the demo find the local Jaeger and the collector through these.
 export ESCROWTRACE_JAEGER := $(JAEGER)
+export ESCROWTRACE_COLLECTOR := $(COLLECTOR)
 
-.PHONY: all tools browser jaeger jaeger-run jaeger-up jaeger-down build demo test bench fuzz vet fmt clean
+.PHONY: all tools browser jaeger jaeger-run jaeger-up jaeger-down collector build demo test bench fuzz vet fmt clean
 
 all: build
 
@@ -60,6 +62,18 @@ jaeger-up:
 jaeger-down:
 	docker compose -f deploy/jaeger/compose.yaml down
 
+## collector: build the escrowtrace OpenTelemetry Collector (module collector/, run with
+## deploy/collector/config.yaml) into bin/escrowtrace-collector (a few minutes the first time).
+## It is built from this repository's library (replace ../), so any library source rebuilds it.
+collector: $(COLLECTOR)
+
+COLLECTOR_SRC := $(shell find . -name '*.go' -not -name '*_test.go' -not -path './bin/*')
+$(COLLECTOR): collector/go.mod collector/go.sum go.mod go.sum $(COLLECTOR_SRC)
+	@echo "collector: building $@ (the Collector and its components from the Go module proxy: minutes the first time)"
+	@mkdir -p $(BIN)
+	cd collector && $(GO) build -buildvcs=false -o $@ ./cmd/escrowtrace-collector
+	@touch $@
+
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/escrowtrace ./cmd/escrowtrace
@@ -68,16 +82,22 @@ build:
 demo: tools build
 	ENABLE_INSTRUMENTATION=1 $(BIN)/escrowtrace demo $(ARGS)
 
-## vet: go vet, gofmt, and go.mod/go.sum as `go mod tidy` would leave them.
+## vet: go vet, gofmt, and go.mod/go.sum as `go mod tidy` would leave them, in the library's
+## module and in the collector's (collector/).
 vet:
 	$(GO) vet ./...
-	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what it changes)" >&2; $(GO) mod tidy -diff >&2; exit 1; }
+	cd collector && $(GO) vet ./...
+	@for m in . collector; do \
+		(cd $$m && $(GO) mod tidy -diff >/dev/null) || { echo "$$m/go.mod, go.sum are not tidy: run go mod tidy in $$m (go mod tidy -diff shows what it changes)" >&2; (cd $$m && $(GO) mod tidy -diff) >&2; exit 1; }; \
+	done
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
-## test: everything, against real monero-wallet-rpc processes and a real Jaeger.
-test: tools browser jaeger vet
+## test: everything, against real monero-wallet-rpc processes, a real Jaeger and the built
+## collector; the collector module's tests too.
+test: tools browser jaeger collector vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+	cd collector && $(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
 
 ## bench: the benchmarks behind BENCHMARKS.md (~8 min on an idle 2-core box; run it idle).
