@@ -33,6 +33,7 @@ const (
 	EnvJaeger      = "ESCROWTRACE_COLLECTOR_JAEGER"       // where traces go: Jaeger's OTLP/gRPC, host:port
 	EnvGroupWait   = "ESCROWTRACE_COLLECTOR_GROUP_WAIT"   // groupbytrace's wait_duration, e.g. 5s
 	EnvVerbosity   = "ESCROWTRACE_COLLECTOR_DEBUG_VERBOSITY"
+	EnvDir         = "ESCROWTRACE_COLLECTOR_DIR" // where the escrowjson exporter writes the legacy files
 )
 
 // Config says how the collector runs. The zero Config runs the shipped
@@ -46,6 +47,9 @@ type Config struct {
 	// GroupWait is how long groupbytrace holds a trace after its last span
 	// came. Zero: the shipped config's (5s).
 	GroupWait time.Duration
+	// Dir is where the escrowjson exporter writes the legacy files. Empty:
+	// a new temporary directory (the test's, with Start).
+	Dir string
 	// Env adds KEY=VALUE entries to the collector's environment, for
 	// example ESCROWTRACE_COLLECTOR_DIR for the escrowjson exporter. They
 	// come after the harness's own and so win over them; an entry that
@@ -67,6 +71,8 @@ type Instance struct {
 	HealthURL string
 	// MetricsURL serves the collector's own metrics, Prometheus text.
 	MetricsURL string
+	// Dir is where the escrowjson exporter writes escrow_<id>.json files.
+	Dir string
 
 	bin, config string
 	env         []string
@@ -92,6 +98,9 @@ func Start(t testing.TB, c Config) *Instance {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if c.Dir == "" {
+		c.Dir = t.TempDir()
+	}
 	inst, err := StartInstance(ctx, c)
 	if err != nil {
 		t.Fatalf("collectortest: %v", err)
@@ -134,6 +143,12 @@ func StartInstance(ctx context.Context, c Config) (*Instance, error) {
 		log:        new(logBuffer),
 		http:       &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
+	if c.Dir == "" {
+		if c.Dir, err = os.MkdirTemp("", "escrowtrace-collector-"); err != nil {
+			return nil, err
+		}
+	}
+	inst.Dir = c.Dir
 	jaeger := c.Jaeger
 	if jaeger == "" {
 		jaeger = addr(ports[4])
@@ -144,6 +159,7 @@ func StartInstance(ctx context.Context, c Config) (*Instance, error) {
 		EnvHealth+"="+addr(ports[2]),
 		EnvMetricsPort+"="+strconv.Itoa(ports[3]),
 		EnvJaeger+"="+jaeger,
+		EnvDir+"="+c.Dir,
 	)
 	if c.GroupWait > 0 {
 		inst.env = append(inst.env, EnvGroupWait+"="+c.GroupWait.String())

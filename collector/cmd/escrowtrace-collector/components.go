@@ -16,6 +16,8 @@ import (
 	otelconftelemetry "go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
+
+	"github.com/escrowtrace/escrowtrace/collector/escrowjsonexporter"
 	groupbytraceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/groupbytraceprocessor"
 )
 
@@ -40,7 +42,7 @@ var (
 		debugexporter.NewFactory,
 		otlpexporter.NewFactory,
 		otlphttpexporter.NewFactory,
-		// The escrowjson exporter goes here.
+		escrowjsonexporter.NewFactory,
 	}
 	connectors = []func() connector.Factory{}
 )
