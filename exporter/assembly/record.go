@@ -1,7 +1,6 @@
 package assembly
 
 import (
-	"bytes"
 	"slices"
 	"sync"
 
@@ -41,21 +40,15 @@ func compareRecords(a, b record) int {
 	return 0
 }
 
-// fileEncoder renders files into a buffer it keeps: a writer takes one from
-// encoders for each file, so that the buffers of encoding/json and of the
-// file are reused rather than made anew each time.
+// fileEncoder renders files into buffers it keeps: a writer takes one from
+// encoders for each file, so that they are reused rather than made anew.
 type fileEncoder struct {
-	buf    bytes.Buffer
-	enc    *escrowjson.Encoder
+	buf    []byte
 	events []escrowjson.Event
 	ports  []int
 }
 
-var encoders = sync.Pool{New: func() any {
-	e := new(fileEncoder)
-	e.enc = escrowjson.NewEncoder(&e.buf)
-	return e
-}}
+var encoders = sync.Pool{New: func() any { return new(fileEncoder) }}
 
 // render sorts recs in place and encodes them as one legacy file, every
 // event with traceID. The bytes are e's until its next render.
@@ -77,8 +70,8 @@ func (e *fileEncoder) render(traceID string, recs []record) ([]byte, error) {
 			e.events[i].RPCPort = &e.ports[i]
 		}
 	}
-	e.buf.Reset()
-	err := e.enc.Encode(e.events)
+	var err error
+	e.buf, err = escrowjson.Append(e.buf[:0], e.events)
 	clear(e.events) // keep no details alive in the pool
-	return e.buf.Bytes(), err
+	return e.buf, err
 }
