@@ -89,7 +89,7 @@ func realSetups(b *testing.B, procs []*wallettest.Process, j *jaegertest.Instanc
 		if err != nil {
 			b.Fatalf("SetupMultisig %s (%s): %v", id, mode, err)
 		}
-		if addr == "" || addr == fakewalletrpc.PlaceholderAddress {
+		if addr == "" || fakewalletrpc.IsPlaceholder(addr) {
 			b.Fatalf("SetupMultisig %s: address %q", id, addr)
 		}
 		ids = append(ids, id)

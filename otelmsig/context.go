@@ -20,15 +20,22 @@ const (
 // context lookup per call.
 type callInfo struct {
 	role, id, filename string
-	attrs              []attribute.KeyValue // wallet.role, wallet.id: built once, not per call
-	snapshot           bool                 // the call is made only to take a snapshot
-	buf                [4]attribute.KeyValue
+	// attrs are the span attributes of a call for the wallet, built once,
+	// not per call: wallet.role, wallet.id, escrow.snapshot_call,
+	// wallet.rpc_version (each when set) and wallet.filename last.
+	attrs []attribute.KeyValue
+	// noFile is attrs without wallet.filename, for calls that meet no
+	// wallet (get_version) or open another one.
+	noFile   []attribute.KeyValue
+	snapshot bool // the call is made only to take a snapshot
+	buf      [5]attribute.KeyValue
 }
 
 // ContextWithWallet returns a context saying that wallet RPC calls made with
-// it are for w: their spans get w's role and id, and when w.Filename is set
-// the pollution detection checks that w is the wallet open on the endpoint.
-// Only Role, ID and Filename are kept; the password and client are not.
+// it are for w: their spans get w's role, id and file name, and when
+// w.Filename is set the pollution detection checks that w is the wallet
+// open on the endpoint. Only Role, ID and Filename are kept; the password
+// and client are not.
 func ContextWithWallet(ctx context.Context, w Wallet) context.Context {
 	return context.WithValue(ctx, callKey, newCallInfo(w, false, 0))
 }
@@ -49,6 +56,10 @@ func newCallInfo(w Wallet, snapshot bool, rpcVersion uint32) *callInfo {
 	}
 	if rpcVersion != 0 {
 		ci.attrs = append(ci.attrs, escrowconv.WalletRPCVersion.Int64(int64(rpcVersion)))
+	}
+	ci.noFile = ci.attrs
+	if w.Filename != "" {
+		ci.attrs = append(ci.attrs, filenameAttr(w.Filename))
 	}
 	return ci
 }

@@ -83,7 +83,22 @@
 // wallets, the endpoint and the escrow that opened B, status Error,
 // escrow.cache_pollution=true and a link to the span of B's open; no RPC
 // call is made for this. Snapshots add two more checks before round 1: a wallet that is
-// already multisig, and two roles showing one address. WithEndpointLock
+// already multisig, and two roles showing one address.
+//
+// The Tracker only sees this process. So SetupMultisig's snapshots also
+// check, before and after each multisig call, that the wallet they read is
+// the one the escrow expects, by its address: its own as read at
+// SNAPSHOT_PRE_ROUND1, and after make_multisig and each exchange the
+// address most participants returned or show (on wallet-rpc 0.18.0.0 a
+// placeholder per group after make_multisig, then the shared address).
+// A read of another address gets the same cache_pollution event, on the
+// snapshot span, naming the wallet met when this process's snapshots saw
+// it show that address (or this process opened it there), else "unknown"
+// with the address's hash (UnknownWallet). That catches another process's
+// open_wallet on a shared wallet-rpc right before make_multisig, which
+// turns the wrong wallet multisig. Every snapshot, manual ones too, also
+// flags a wallet showing the own address of another wallet this process
+// knows. WithEndpointLock
 // makes SetupMultisig hold a per-endpoint lock across re-open and operation
 // (and the snapshot reads that go with it), which removes the race between
 // escrows of one process.

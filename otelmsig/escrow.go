@@ -49,6 +49,8 @@ type Escrow struct {
 	// preRound1 maps addresses seen at SNAPSHOT_PRE_ROUND1 to the wallet
 	// that showed them, to find two roles with one address.
 	preRound1 map[string]Wallet
+	// ident: which address each wallet should show (SetupMultisig).
+	ident identity
 }
 
 // StartEscrow starts the root span escrow.setup of escrow id and returns a
@@ -313,7 +315,9 @@ type Pollution struct {
 	// for wrong_wallet_open, wallet id otherwise).
 	ExpectedWallet string
 	// ActualWallet is the wallet found instead (the open file for
-	// wrong_wallet_open, the other wallet's id for duplicate_address).
+	// wrong_wallet_open, or UnknownWallet(address) when a snapshot met a
+	// wallet this process cannot name; the other wallet's id for
+	// duplicate_address).
 	ActualWallet string
 	// Endpoint is the wallet-rpc's host:port, Port its port.
 	Endpoint string
@@ -355,7 +359,7 @@ func recordPollution(span trace.Span, p Pollution, esc *Escrow) {
 func (p Pollution) description() string {
 	d := "cache pollution: " + p.Reason
 	if p.ActualWallet != "" {
-		d += ": " + p.ActualWallet + " met instead of " + p.ExpectedWallet
+		d += ": " + filenameValue(p.ActualWallet) + " met instead of " + filenameValue(p.ExpectedWallet)
 	}
 	if p.OtherEscrowID != "" {
 		d += " (opened by escrow " + p.OtherEscrowID + ")"
@@ -367,8 +371,8 @@ func (p Pollution) attributes(esc *Escrow) []attribute.KeyValue {
 	a := make([]attribute.KeyValue, 0, 9)
 	for _, kv := range []attribute.KeyValue{
 		str(escrowconv.PollutionReason, p.Reason),
-		str(escrowconv.PollutionExpectedWallet, p.ExpectedWallet),
-		str(escrowconv.PollutionActualWallet, p.ActualWallet),
+		escrowconv.PollutionExpectedWallet.String(filenameValue(p.ExpectedWallet)),
+		escrowconv.PollutionActualWallet.String(filenameValue(p.ActualWallet)),
 		str(escrowconv.PollutionEndpoint, p.Endpoint),
 		str(escrowconv.PollutionOtherEscrowID, p.OtherEscrowID),
 		str(escrowconv.WalletRole, p.Role),

@@ -27,7 +27,15 @@ import (
 // A span carries rpc.system.name=jsonrpc, rpc.method, server.address,
 // server.port, jsonrpc.protocol.version=2.0, the escrow.id of the escrow in
 // the context, and wallet.role and wallet.id of the wallet set with
-// ContextWithWallet. A failed call gets status Error, an exception event
+// ContextWithWallet. wallet.filename (escrowconv.WalletFilename) is, on a
+// call that opens a wallet (open_wallet, create_wallet,
+// restore_deterministic_wallet, generate_from_keys), the file it opens as
+// its params name it, and on any other call that acts on a wallet the
+// Filename of the wallet in the context; a call that needs no wallet
+// (get_version) has none. It is set before the call, so failed calls carry
+// it too. A name that is not valid UTF-8 or longer than 255 bytes is
+// recorded cut, with "~" and 16 hex digits of the SHA-256 of its bytes.
+// A failed call gets status Error, an exception event
 // (RecordError), error.type (the JSON-RPC code, or the TransportError kind
 // such as "timeout") and, for JSON-RPC errors, rpc.response.status_code.
 // Params and results are never recorded: they hold passwords and multisig
@@ -131,13 +139,14 @@ func (m *instrumented) tracer(ctx context.Context) *tracerEntry {
 func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error {
 	ep := m.endpoint(req.Endpoint)
 	tr := m.tracer(ctx)
+	ch := changeOf(req)
 	if tr.noop {
 		// Instrumentation disabled (Setup installed the no-op provider):
 		// no span at all, only keep the tracker right.
-		if !changesOpenWallet(req) {
+		if !ch.changes() {
 			return m.next(ctx, req)
 		}
-		pending := m.tracker.begin(ep.hostport, req, EscrowFromContext(ctx).ID(), trace.SpanContext{})
+		pending := m.tracker.begin(ep.hostport, ch, EscrowFromContext(ctx).ID(), trace.SpanContext{})
 		err := m.next(ctx, req)
 		m.tracker.end(ep.hostport, pending, err)
 		return err
@@ -147,20 +156,28 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 
 	var esc *Escrow
 	if recording {
-		// Prebuilt slices: no allocation here.
+		// Prebuilt slices: no allocation here, except for a call that
+		// opens a wallet other than the one in the context.
 		if esc = EscrowFromContext(ctx); esc != nil {
 			span.SetAttributes(esc.attrs...)
 		}
-		if ci := callFromContext(ctx); ci != nil {
+		ci := callFromContext(ctx)
+		switch {
+		case ch.effect == walletrpc.OpensWallet:
+			setOpenedWallet(span, ci, ch)
+		case ci == nil:
+		case ch.effect == walletrpc.NoWallet:
+			span.SetAttributes(ci.noFile...)
+		default:
 			span.SetAttributes(ci.attrs...)
-			if ci.filename != "" && req.WalletEffect() == walletrpc.UsesOpenWallet {
+			if ci.filename != "" && ch.effect == walletrpc.UsesOpenWallet {
 				m.checkOpenWallet(span, ep, ci, esc)
 			}
 		}
 	}
 
 	var pending *pendingOpen
-	if changesOpenWallet(req) {
+	if ch.changes() {
 		if esc == nil {
 			esc = EscrowFromContext(ctx)
 		}
@@ -168,7 +185,7 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 		if recording {
 			opener = span.SpanContext()
 		}
-		pending = m.tracker.begin(ep.hostport, req, esc.ID(), opener)
+		pending = m.tracker.begin(ep.hostport, ch, esc.ID(), opener)
 	}
 	err := m.next(ctx, req)
 	m.tracker.end(ep.hostport, pending, err)
@@ -179,11 +196,45 @@ func (m *instrumented) invoke(ctx context.Context, req *walletrpc.Request) error
 	return err
 }
 
-// changesOpenWallet reports whether req opens, creates or closes a wallet:
-// the Tracker must hear of it.
-func changesOpenWallet(req *walletrpc.Request) bool {
-	e := req.WalletEffect()
-	return e == walletrpc.OpensWallet || e == walletrpc.ClosesWallet
+// walletChange is what a call does about its endpoint's open wallet, read
+// once per call.
+type walletChange struct {
+	effect walletrpc.WalletEffect
+	// opened is the file an OpensWallet call opens; known is false when
+	// its params do not say.
+	opened string
+	known  bool
+}
+
+func changeOf(req *walletrpc.Request) walletChange {
+	ch := walletChange{effect: req.WalletEffect()}
+	if ch.effect == walletrpc.OpensWallet {
+		ch.opened, ch.known = req.OpenedWallet()
+	}
+	return ch
+}
+
+// changes reports whether the call opens, creates or closes a wallet: the
+// Tracker must hear of it.
+func (ch walletChange) changes() bool {
+	return ch.effect == walletrpc.OpensWallet || ch.effect == walletrpc.ClosesWallet
+}
+
+// setOpenedWallet gives the span of a call that opens a wallet the
+// wallet's role and id from ci (nil: none) and, as wallet.filename, the
+// file the call opens, which need not be ci's; none when the params do not
+// say which.
+func setOpenedWallet(span trace.Span, ci *callInfo, ch walletChange) {
+	if ci != nil {
+		if ch.known && ch.opened == ci.filename {
+			span.SetAttributes(ci.attrs...) // the usual re-open: prebuilt
+			return
+		}
+		span.SetAttributes(ci.noFile...)
+	}
+	if ch.known && ch.opened != "" {
+		span.SetAttributes(filenameAttr(ch.opened))
+	}
 }
 
 // checkOpenWallet records cache pollution on span (see recordPollution)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -142,9 +143,10 @@ var _ error = (*StepError)(nil)
 // POST_EXPORT_MULTISIG in round 2, PRE_ROUND3 and POST_IMPORT_MULTISIG in
 // round 3 when there is one, FINAL under the root after the last round),
 // right before and right after the wallet's own call of the round, within
-// the same re-open. The root gets the outcome when the setup ends
-// (escrow.result, escrow.rounds_completed, escrow.pollution_count, the
-// address and its hash).
+// the same re-open; each checks by its address that the wallet it reads is
+// the escrow's (see Cache pollution in the package doc). The root gets the
+// outcome when the setup ends (escrow.result, escrow.rounds_completed,
+// escrow.pollution_count, the address and its hash).
 //
 // A failed step ends the setup: its round and the root get the error, the
 // root one escrow.error event, and the returned error is a *StepError. A
@@ -246,6 +248,7 @@ type kexState struct {
 }
 
 func (s *setup) run(ctx context.Context) (string, error) {
+	s.esc.ident.activate()
 	if err := s.checkVersions(ctx); err != nil {
 		return "", err
 	}
@@ -272,7 +275,7 @@ func (s *setup) round1(ctx context.Context) (kexState, bool, error) {
 	pre, post := points(1)
 	prepared := make([]string, n)
 	prep := walletrpc.PrepareMultisigParams{EnableMultisigExperimental: !s.esc.cfg.keepMultisigSwitch}
-	if err := s.step(rctx, round, walletrpc.MethodPrepareMultisig, pre, "", func(ctx context.Context, i int, w Wallet) error {
+	if err := s.step(rctx, round, walletrpc.MethodPrepareMultisig, pre, "", nil, func(ctx context.Context, i int, w Wallet) error {
 		r, err := w.Client.PrepareMultisig(ctx, prep)
 		if err != nil {
 			return err
@@ -289,7 +292,7 @@ func (s *setup) round1(ctx context.Context) (kexState, bool, error) {
 	// again and would fail round 2 with -48. So on shared endpoints the
 	// switch is sent again in make_multisig's re-open.
 	again := prep.EnableMultisigExperimental && s.esc.cfg.shared
-	if err := s.step(rctx, round, walletrpc.MethodMakeMultisig, "", post, func(ctx context.Context, i int, w Wallet) error {
+	if err := s.step(rctx, round, walletrpc.MethodMakeMultisig, "", post, st.addrs, func(ctx context.Context, i int, w Wallet) error {
 		if again {
 			if _, err := w.Client.PrepareMultisig(ctx, prep); err != nil {
 				return fmt.Errorf("prepare_multisig again, to switch multisig on after the re-open: %w", err)
@@ -321,7 +324,7 @@ func (s *setup) exchangeRound(ctx context.Context, r int, prev kexState, last bo
 	rctx, round := s.esc.StartRound(ctx, r, walletrpc.MethodExchangeMultisigKeys)
 	pre, post := points(r)
 	st := kexState{infos: make([]string, n), addrs: make([]string, n)}
-	if err := s.step(rctx, round, walletrpc.MethodExchangeMultisigKeys, pre, post, func(ctx context.Context, i int, w Wallet) error {
+	if err := s.step(rctx, round, walletrpc.MethodExchangeMultisigKeys, pre, post, st.addrs, func(ctx context.Context, i int, w Wallet) error {
 		res, err := w.Client.ExchangeMultisigKeys(ctx, walletrpc.ExchangeMultisigKeysParams{
 			MultisigInfo: others(prev.infos, i), Password: w.Password,
 		})
@@ -397,7 +400,13 @@ func points(r int) (pre, post string) {
 // span. When a wallet fails, its step span gets the error, and step records
 // the failure and returns the StepError of the first wallet (in the order
 // given) that failed.
-func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn func(ctx context.Context, i int, w Wallet) error) error {
+//
+// replies is non-nil for a call that changes the wallets' address
+// (make_multisig, exchange_multisig_keys): fn fills replies[i] with the
+// address wallet i's call returned. The snapshots before the call are
+// checked against the address expected before it, those after against the
+// address the participants agree on after it (see identity).
+func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, replies []string, fn func(ctx context.Context, i int, w Wallet) error) error {
 	n := len(s.wallets)
 	errs := make([]*StepError, n)
 	snap := s.esc.snapshotting(ctx)
@@ -452,8 +461,11 @@ func (s *setup) step(ctx context.Context, round *Round, op, pre, post string, fn
 		span.End()
 	})
 	if snap {
-		s.esc.recordSnapshots(preSnaps, s.wallets)
-		s.esc.recordSnapshots(postSnaps, s.wallets)
+		s.esc.recordSnapshots(preSnaps, s.wallets, nil)
+		if replies != nil {
+			s.esc.ident.afterStep(replies, postSnaps, !slices.ContainsFunc(errs, func(se *StepError) bool { return se != nil }))
+		}
+		s.esc.recordSnapshots(postSnaps, s.wallets, replies)
 	}
 	for _, se := range errs {
 		if se != nil {

@@ -103,7 +103,7 @@ escrow.setup Error
       make_multisig vendor polluted Error
       open_wallet vendor
       prepare_multisig vendor
-      vendor SNAPSHOT_POST_MAKE_MULTISIG
+      vendor SNAPSHOT_POST_MAKE_MULTISIG polluted Error
     vendor prepare_multisig
       open_wallet vendor
       prepare_multisig vendor
@@ -127,17 +127,22 @@ escrow.setup Error
 	}
 	checkReadsUnderSnapshots(t, spans)
 
-	// Marked: the make_multisig, and the four reads of the vendor's
-	// POST_MAKE_MULTISIG snapshot, taken in the same re-open.
-	var polluted, opener sdktrace.ReadOnlySpan
+	// Marked: the make_multisig, the four reads of the vendor's
+	// POST_MAKE_MULTISIG snapshot, taken in the same re-open, and that
+	// snapshot itself: it read B's placeholder, not the one A's other
+	// participants show.
+	var polluted, opener, snapshot sdktrace.ReadOnlySpan
 	var marked []sdktrace.ReadOnlySpan
 	for _, s := range spans {
 		a := attrMap(s.Attributes())
 		if a[escrowconv.CachePollution].AsBool() {
 			marked = append(marked, s)
-			if s.Name() == walletrpc.MethodMakeMultisig {
+			switch p := byID(spans, s.Parent().SpanID()); {
+			case s.Name() == walletrpc.MethodMakeMultisig:
 				polluted = s
-			} else if p := byID(spans, s.Parent().SpanID()); !isSnapshotCall(s) || p.Name() != "vendor "+escrowconv.PointPostMakeMultisig {
+			case s.Name() == "vendor "+escrowconv.PointPostMakeMultisig:
+				snapshot = s
+			case !isSnapshotCall(s) || p.Name() != "vendor "+escrowconv.PointPostMakeMultisig:
 				t.Errorf("%s under %s marked as polluted", s.Name(), p.Name())
 			}
 		}
@@ -145,18 +150,20 @@ escrow.setup Error
 			opener = s
 		}
 	}
-	if polluted == nil || opener == nil {
-		t.Fatalf("polluted span %v, B's open_wallet %v", polluted, opener)
+	if polluted == nil || opener == nil || snapshot == nil {
+		t.Fatalf("polluted span %v, snapshot %v, B's open_wallet %v", polluted, snapshot, opener)
 	}
-	if polluted.Status().Code != codes.Error || polluted.Status().Description !=
-		"cache pollution: wrong_wallet_open: B-vendor met instead of A-vendor (opened by escrow B)" {
-		t.Errorf("polluted span status %v", polluted.Status())
+	for _, s := range []sdktrace.ReadOnlySpan{polluted, snapshot} {
+		if s.Status().Code != codes.Error || s.Status().Description !=
+			"cache pollution: wrong_wallet_open: B-vendor met instead of A-vendor (opened by escrow B)" {
+			t.Errorf("polluted %s status %v", s.Name(), s.Status())
+		}
 	}
 	if hasException(polluted) {
 		t.Error("the polluted call did not fail: no exception event")
 	}
-	if len(marked) != 5 {
-		t.Errorf("%d spans marked as polluted, want 5", len(marked))
+	if len(marked) != 6 {
+		t.Errorf("%d spans marked as polluted, want 6", len(marked))
 	}
 	for _, s := range marked {
 		links := s.Links()
@@ -168,7 +175,7 @@ escrow.setup Error
 	}
 	root := rootsNamed(spansOfTrace(spans, polluted.SpanContext().TraceID()), escrowconv.SpanEscrow)[0]
 	ra := attrMap(root.Attributes())
-	if ra[escrowconv.EscrowPollutionCount].AsInt64() != 5 || ra[escrowconv.EscrowResult].AsString() != escrowconv.ResultFailed ||
+	if ra[escrowconv.EscrowPollutionCount].AsInt64() != 6 || ra[escrowconv.EscrowResult].AsString() != escrowconv.ResultFailed ||
 		ra[escrowconv.EscrowRoundsCompleted].AsInt64() != 1 {
 		t.Errorf("root outcome %v", ra)
 	}

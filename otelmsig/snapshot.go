@@ -55,6 +55,11 @@ type WalletSnapshot struct {
 	Err error
 
 	span trace.Span // the snapshot's span, ended by recordSnapshots
+	// opened is what the Tracker knew to be open on the endpoint right
+	// after the reads (openKnown false: nothing), to name the wallet the
+	// reads met if they met another one.
+	opened    OpenWallet
+	openKnown bool
 }
 
 // Snapshot records the state of each wallet at the named point (one of the
@@ -84,7 +89,11 @@ type WalletSnapshot struct {
 //
 // At SNAPSHOT_PRE_ROUND1 it also looks for cache pollution: a wallet that is
 // already multisig, and two roles of the escrow showing the same address;
-// the snapshot span of the wallet concerned is marked (see Pollution).
+// the snapshot span of the wallet concerned is marked (see Pollution). At
+// any point a wallet that shows the own address of another wallet this
+// process's snapshots read (on the same endpoint) is marked as
+// wrong_wallet_open; SetupMultisig's snapshots also check each address
+// against the one the escrow expects (see the package doc).
 //
 // When the span in ctx is not recording (instrumentation disabled), or
 // snapshots are off, Snapshot makes no calls at all and returns nil.
@@ -95,7 +104,7 @@ func (e *Escrow) Snapshot(ctx context.Context, point string, wallets ...Wallet) 
 	}
 	out := make([]WalletSnapshot, len(wallets))
 	perEndpoint(wallets, func(i int) { out[i] = e.snapshotOne(ctx, point, wallets[i]) })
-	e.recordSnapshots(out, wallets)
+	e.recordSnapshots(out, wallets, nil)
 	return out
 }
 
@@ -121,8 +130,10 @@ func (e *Escrow) startSnapshotSpan(ctx context.Context, point string, w Wallet, 
 
 // recordSnapshots adds the wallet.snapshot event of each taken snapshot
 // (those with a Point) to its snapshot span, stamped when the values were
-// read, makes the pollution checks of PRE_ROUND1 and ends the spans.
-func (e *Escrow) recordSnapshots(snaps []WalletSnapshot, wallets []Wallet) {
+// read, makes the pollution checks of PRE_ROUND1 and the identity check
+// (checkIdentity, with the step's reply addresses, nil for none) and ends
+// the spans.
+func (e *Escrow) recordSnapshots(snaps []WalletSnapshot, wallets []Wallet, replies []string) {
 	pre1 := false
 	for i := range snaps {
 		if snaps[i].Point == "" || snaps[i].span == nil {
@@ -136,6 +147,7 @@ func (e *Escrow) recordSnapshots(snaps []WalletSnapshot, wallets []Wallet) {
 	if pre1 {
 		e.checkPreRound1(snaps, wallets)
 	}
+	e.checkIdentity(snaps, wallets, replies)
 	for i := range snaps {
 		if sp := snaps[i].span; sp != nil {
 			sp.End(trace.WithTimestamp(snaps[i].Time.Add(snaps[i].Duration)))
@@ -264,6 +276,7 @@ func (e *Escrow) readRPC(ctx context.Context, s *WalletSnapshot, w Wallet) []err
 			return errs
 		}
 	}
+	s.opened, s.openKnown = e.cfg.tracker.Open(s.Endpoint)
 	if seq1, open := e.cfg.tracker.openSeq(s.Endpoint); seq1 != seq0 {
 		s.MixedWallets = true
 		errs = append(errs, fmt.Errorf("reads may come from different wallets: this process switched %s to wallet %q between them", s.Endpoint, open))
@@ -302,7 +315,7 @@ func (s *WalletSnapshot) attributes(e *Escrow) []attribute.KeyValue {
 		escrowconv.WalletFileExists.Bool(s.FileExists),
 	)
 	if s.Filename != "" {
-		a = append(a, str(escrowconv.WalletFilename, s.Filename))
+		a = append(a, filenameAttr(s.Filename))
 	}
 	if s.Port != 0 {
 		a = append(a, escrowconv.WalletRPCPort.Int(s.Port))

@@ -23,7 +23,10 @@ import (
 // check, the wallet a call will meet is that of the last open sent before
 // it, or, with none in flight, the last one that succeeded.
 //
-// It also hands out the per-endpoint locks of WithEndpointLock.
+// It also hands out the per-endpoint locks of WithEndpointLock, and keeps
+// a bounded book of the addresses this process's snapshots read from which
+// wallet file on which endpoint, so that a snapshot that reads an address
+// it did not expect can name the wallet it met.
 //
 // A Tracker is safe for concurrent use. Every instrumented call that is for
 // a known wallet reads it (one map lookup under a read lock).
@@ -32,6 +35,7 @@ type Tracker struct {
 	eps   map[string]*endpointState
 	seq   uint64
 	locks sync.Map // endpoint -> chan struct{} (a lock that honours contexts)
+	book  addressBook
 }
 
 type endpointState struct {
@@ -126,20 +130,19 @@ func (t *Tracker) Lock(ctx context.Context, endpoint string) (unlock func(), err
 	}
 }
 
-// begin records that req, which may change the open wallet, is being sent
-// to endpoint by the span opener (invalid when there is none). It returns
-// what end needs, nil when the call does not change the open wallet.
-func (t *Tracker) begin(endpoint string, req *walletrpc.Request, escrowID string, opener trace.SpanContext) *pendingOpen {
+// begin records that a call that may change the open wallet (ch) is being
+// sent to endpoint by the span opener (invalid when there is none). It
+// returns what end needs, nil when the call does not change the open wallet.
+func (t *Tracker) begin(endpoint string, ch walletChange, escrowID string, opener trace.SpanContext) *pendingOpen {
 	var w OpenWallet
-	switch req.WalletEffect() {
+	switch ch.effect {
 	case walletrpc.OpensWallet:
-		name, ok := req.OpenedWallet()
-		if !ok {
+		if !ch.known {
 			// Which wallet it opens is unknown: so is what is open after it.
 			t.Forget(endpoint)
 			return nil
 		}
-		w = OpenWallet{Filename: name, EscrowID: escrowID, Opener: opener}
+		w = OpenWallet{Filename: ch.opened, EscrowID: escrowID, Opener: opener}
 	case walletrpc.ClosesWallet:
 		w = OpenWallet{EscrowID: escrowID, Opener: opener}
 	default:

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/escrowtrace/escrowtrace/escrowconv"
 )
 
 // validUTF8 returns s with each run of bytes that is not valid UTF-8
@@ -35,4 +37,36 @@ func escrowIDValue(id string) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return validUTF8(id) + "~" + hex.EncodeToString(sum[:8])
+}
+
+// maxFilenameBytes bounds a wallet file name as recorded (wallet.filename,
+// pollution.expected_wallet, pollution.actual_wallet): 255 bytes, the
+// longest file name Linux allows, so no real wallet name is ever cut.
+const maxFilenameBytes = 255
+
+// filenameValue is the value recorded for a wallet file name: the name
+// itself when it is valid UTF-8 of at most maxFilenameBytes, else its valid
+// UTF-8 form cut at a character boundary, "~" and 16 hex digits of the
+// SHA-256 of its bytes, maxFilenameBytes at most. Two hostile names that
+// differ only in their bad or cut-off bytes still record as two wallets, so
+// that a detector comparing names (the escrowtrace collector) is not fooled
+// into seeing one.
+func filenameValue(name string) string {
+	if len(name) <= maxFilenameBytes && utf8.ValidString(name) {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	v := validUTF8(name)
+	if keep := maxFilenameBytes - 1 - 16; len(v) > keep {
+		for keep > 0 && !utf8.RuneStart(v[keep]) {
+			keep--
+		}
+		v = v[:keep]
+	}
+	return v + "~" + hex.EncodeToString(sum[:8])
+}
+
+// filenameAttr is wallet.filename = filenameValue(name).
+func filenameAttr(name string) attribute.KeyValue {
+	return escrowconv.WalletFilename.String(filenameValue(name))
 }

@@ -37,9 +37,16 @@ const (
 	CodeInvalidParams       = -32602
 )
 
-// PlaceholderAddress is what make_multisig returns as the address while the
-// key exchange is still running, as wallet-rpc 0.18 does.
-const PlaceholderAddress = "9sCrDesy9LK11111111111111111111111111111111111111111111111111111111111111111111111111111111111111"
+// PlaceholderPrefix begins the placeholder address that make_multisig
+// returns, and get_address shows, until the first exchange_multisig_keys,
+// as on wallet-rpc 0.18.0.0: "9sCrDesy9LK" and ones (a zero spend key),
+// then a part standing for the group's common view key, so that the
+// participants of one escrow show one placeholder and other escrows (or a
+// wallet made multisig with another's infos) others.
+const PlaceholderPrefix = "9sCrDesy9LK1111111111111111111111111111111111"
+
+// IsPlaceholder reports whether addr is such a placeholder.
+func IsPlaceholder(addr string) bool { return strings.HasPrefix(addr, PlaceholderPrefix) }
 
 // Server is a fake monero-wallet-rpc. It is safe for concurrent use.
 type Server struct {

@@ -167,14 +167,24 @@ func setup23(t *testing.T, cs []*walletrpc.Client) []string {
 		return o
 	}
 	next := make([]string, n)
+	placeholder := ""
 	for i, c := range cs {
 		r, err := c.MakeMultisig(ctx, walletrpc.MakeMultisigParams{MultisigInfo: others(infos, i), Threshold: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.Address != fakewalletrpc.PlaceholderAddress {
-			t.Fatalf("make_multisig address %q, want the placeholder", r.Address)
+		if !fakewalletrpc.IsPlaceholder(r.Address) || len(r.Address) != 95 {
+			t.Fatalf("make_multisig address %q, want a placeholder", r.Address)
 		}
+		// get_address shows what make_multisig returned, the same for
+		// every participant, as on wallet-rpc 0.18.0.0.
+		if a, err := c.GetAddress(ctx); err != nil || a.Address != r.Address {
+			t.Fatalf("get_address after make_multisig: %v %v, want %q", a, err, r.Address)
+		}
+		if i > 0 && r.Address != placeholder {
+			t.Fatalf("participants show placeholders %q and %q", placeholder, r.Address)
+		}
+		placeholder = r.Address
 		next[i] = r.MultisigInfo
 	}
 	infos = next
@@ -188,6 +198,10 @@ func setup23(t *testing.T, cs []*walletrpc.Client) []string {
 			}
 			if round == 2 && r.Address != "" {
 				t.Fatalf("round 2 address %q, want empty", r.Address)
+			}
+			// Yet get_address shows the shared address already.
+			if a, err := c.GetAddress(ctx); err != nil || fakewalletrpc.IsPlaceholder(a.Address) || a.Address == "" {
+				t.Fatalf("get_address after round %d: %v %v", round, a, err)
 			}
 			next[i], addrs[i] = r.MultisigInfo, r.Address
 		}

@@ -70,14 +70,24 @@ func b58(h string, n int) string {
 	return sb.String()
 }
 
+// currentAddress is what get_address shows, as measured on 0.18.0.0: the
+// wallet's own address until make_multisig, the group's placeholder until
+// the first exchange_multisig_keys, then the shared address (although that
+// exchange returns address "").
 func (w *wallet) currentAddress() string {
 	switch {
-	case w.ready:
-		return w.sharedAddr
+	case w.ready, w.multisig && w.nextRound > 2:
+		return w.sharedAddress()
 	case w.multisig:
-		return PlaceholderAddress
+		return w.placeholder()
 	}
 	return w.address
+}
+
+// placeholder is the address of a multisig wallet before the key exchange
+// has gone further than make_multisig (see PlaceholderPrefix).
+func (w *wallet) placeholder() string {
+	return PlaceholderPrefix + b58(hashHex(w.group, "common view key"), 95-len(PlaceholderPrefix))
 }
 
 func (w *wallet) prepareInfo(r Release) string {
@@ -340,7 +350,7 @@ func (s *Server) makeMultisig(w *wallet, infos []string, threshold uint32, passw
 		w.sharedAddr = w.sharedAddress()
 		return map[string]any{"address": w.sharedAddr, "multisig_info": ""}, nil
 	}
-	return map[string]any{"address": PlaceholderAddress, "multisig_info": w.kexInfo(s.release, 2)}, nil
+	return map[string]any{"address": w.placeholder(), "multisig_info": w.kexInfo(s.release, 2)}, nil
 }
 
 func (w *wallet) sharedAddress() string { return "9" + b58(hashHex(w.group, "shared address"), 94) }
