@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/escrowtrace/escrowtrace/escrowconv"
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/exporter/jsonfile"
 	"github.com/escrowtrace/escrowtrace/internal/fakewalletrpc"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
@@ -124,27 +125,27 @@ func recorderWithFiles(t *testing.T) (*tracetest.SpanRecorder, *sdktrace.TracerP
 
 // legacyPollution returns the CACHE_POLLUTION_DETECTED events of an
 // escrow's legacy file, which must be valid.
-func legacyPollution(t *testing.T, tp *sdktrace.TracerProvider, dir, escrowID string, failed bool) (evs []jsonfile.Event, details []*jsonfile.CachePollution) {
+func legacyPollution(t *testing.T, tp *sdktrace.TracerProvider, dir, escrowID string, failed bool) (evs []escrowjson.Event, details []*escrowjson.CachePollution) {
 	t.Helper()
 	if err := tp.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, jsonfile.FileName(escrowID, failed))
+	path := filepath.Join(dir, escrowjson.FileName(escrowID, failed))
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := jsonfile.Validate(data); err != nil {
+	if err := escrowjson.Validate(data); err != nil {
 		t.Fatal(err)
 	}
-	all, err := jsonfile.Load(path)
+	all, err := escrowjson.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, ev := range all {
-		if ev.EventType == jsonfile.TypeCachePollution {
+		if ev.EventType == escrowjson.TypeCachePollution {
 			evs = append(evs, ev)
-			details = append(details, ev.Details.(*jsonfile.CachePollution))
+			details = append(details, ev.Details.(*escrowjson.CachePollution))
 		}
 	}
 	return evs, details
