@@ -101,7 +101,8 @@ const (
 	// snapshot events it is the wallet read; on wallet RPC CLIENT spans it
 	// is the wallet the call opens (open_wallet, create_wallet,
 	// restore_deterministic_wallet, generate_from_keys) or, for any other
-	// call made for an escrow's wallet, the wallet the call is meant for.
+	// call made for an escrow's wallet but get_version (which touches no
+	// wallet), the wallet the call is meant for.
 	// A detector that orders an endpoint's calls (the escrowtrace
 	// collector) reads it to tell which wallet each call met.
 	WalletFilename = attribute.Key("wallet.filename")
