@@ -18,6 +18,7 @@ import (
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 
 	"github.com/escrowtrace/escrowtrace/collector/escrowjsonexporter"
+	"github.com/escrowtrace/escrowtrace/collector/walletpollutionprocessor"
 	groupbytraceprocessor "github.com/open-telemetry/opentelemetry-collector-contrib/processor/groupbytraceprocessor"
 )
 
@@ -36,7 +37,7 @@ var (
 	processors = []func() processor.Factory{
 		batchprocessor.NewFactory,
 		groupbytraceprocessor.NewFactory,
-		// The wallet-pollution processor goes here.
+		walletpollutionprocessor.NewFactory,
 	}
 	exporters = []func() exporter.Factory{
 		debugexporter.NewFactory,

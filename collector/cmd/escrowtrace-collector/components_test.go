@@ -36,26 +36,30 @@ func TestComponents(t *testing.T) {
 		}
 	}
 	const core, contrib = "go.opentelemetry.io/collector/", "github.com/open-telemetry/opentelemetry-collector-contrib/"
+	// Our components come from the main module, built from this tree.
+	const ours = "github.com/escrowtrace/escrowtrace/collector (devel)"
 	check("receiver", f.ReceiverModules, map[string]string{
 		"otlp": core + "receiver/otlpreceiver v0.165.0",
 	})
 	check("processor", f.ProcessorModules, map[string]string{
-		"batch":        core + "processor/batchprocessor v0.165.0",
-		"groupbytrace": contrib + "processor/groupbytraceprocessor v0.165.1",
+		"batch":           core + "processor/batchprocessor v0.165.0",
+		"groupbytrace":    contrib + "processor/groupbytraceprocessor v0.165.1",
+		"walletpollution": ours,
 	})
 	check("exporter", f.ExporterModules, map[string]string{
-		"debug":     core + "exporter/debugexporter v0.165.0",
-		"otlp_grpc": core + "exporter/otlpexporter v0.165.0",
-		"otlp":      core + "exporter/otlpexporter v0.165.0", // otlp_grpc's deprecated alias
-		"otlp_http": core + "exporter/otlphttpexporter v0.165.0",
-		"otlphttp":  core + "exporter/otlphttpexporter v0.165.0",
+		"debug":      core + "exporter/debugexporter v0.165.0",
+		"otlp_grpc":  core + "exporter/otlpexporter v0.165.0",
+		"otlp":       core + "exporter/otlpexporter v0.165.0", // otlp_grpc's deprecated alias
+		"otlp_http":  core + "exporter/otlphttpexporter v0.165.0",
+		"otlphttp":   core + "exporter/otlphttpexporter v0.165.0",
+		"escrowjson": ours,
 	})
 	check("extension", f.ExtensionModules, map[string]string{
 		"health_check": contrib + "extension/healthcheckextension v0.165.1",
 	})
 	check("connector", f.ConnectorModules, map[string]string{})
 	// The exporters' deprecated aliases are types of their own.
-	if len(f.Receivers) != 1 || len(f.Processors) != 2 || len(f.Exporters) != 5 || len(f.Extensions) != 1 || f.Telemetry == nil {
+	if len(f.Receivers) != 1 || len(f.Processors) != 3 || len(f.Exporters) != 6 || len(f.Extensions) != 1 || f.Telemetry == nil {
 		t.Errorf("factories: %d receivers, %d processors, %d exporters, %d extensions, telemetry %v",
 			len(f.Receivers), len(f.Processors), len(f.Exporters), len(f.Extensions), f.Telemetry)
 	}
@@ -79,7 +83,8 @@ func TestFuncPackage(t *testing.T) {
 }
 
 // The shipped config is valid for this distribution: whole traces
-// (groupbytrace) before batch, to Jaeger and the debug exporter.
+// (groupbytrace) before batch, after the cross-process detector, to the
+// legacy files, Jaeger and the debug exporter.
 func TestShippedConfig(t *testing.T) {
 	f, err := components()
 	if err != nil {
@@ -93,7 +98,7 @@ func TestShippedConfig(t *testing.T) {
 	if p == nil {
 		t.Fatal("no traces pipeline")
 	}
-	if got := fmt.Sprint(p.Receivers, p.Processors, p.Exporters); got != "[otlp] [groupbytrace batch] [otlp_grpc/jaeger debug]" {
+	if got := fmt.Sprint(p.Receivers, p.Processors, p.Exporters); got != "[otlp] [walletpollution groupbytrace batch] [escrowjson otlp_grpc/jaeger debug]" {
 		t.Errorf("traces pipeline: %s", got)
 	}
 }
