@@ -1,7 +1,6 @@
 package collectortest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,11 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/escrowtrace/escrowtrace/internal/testenv"
 )
 
 // EnvBinary names the environment variable that points at the collector
@@ -76,7 +76,7 @@ type Instance struct {
 
 	bin, config string
 	env         []string
-	log         *logBuffer
+	log         *testenv.LogBuffer
 	http        *http.Client
 
 	mu  sync.Mutex
@@ -128,7 +128,7 @@ func StartInstance(ctx context.Context, c Config) (*Instance, error) {
 	if cfg == "" {
 		cfg = filepath.Join(root, shippedConfig)
 	}
-	ports, err := freePorts(5)
+	ports, err := testenv.FreePorts(5)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func StartInstance(ctx context.Context, c Config) (*Instance, error) {
 		MetricsURL: "http://" + addr(ports[3]) + "/metrics",
 		bin:        bin,
 		config:     cfg,
-		log:        new(logBuffer),
+		log:        new(testenv.LogBuffer),
 		http:       &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}
 	if c.Dir == "" {
@@ -318,37 +318,12 @@ func (c *Instance) get(ctx context.Context, u string) ([]byte, error) {
 	return body, nil
 }
 
-// logBuffer collects the process's output; the test reads it while the
-// process writes.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) WriteString(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.WriteString(s)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // shippedConfig is the config users run, relative to the repository root.
 var shippedConfig = filepath.Join("deploy", "collector", "config.yaml")
 
 // locate finds the collector binary and the repository root.
 func locate() (bin, root string, err error) {
-	root, err = repoRoot()
+	root, err = testenv.RepoRoot(shippedConfig)
 	if err != nil {
 		return "", "", err
 	}
@@ -360,40 +335,4 @@ func locate() (bin, root string, err error) {
 		return "", "", fmt.Errorf("no escrowtrace-collector binary at %s: build it with `make collector` (from the Go module proxy, a few minutes the first time), or set %s", bin, EnvBinary)
 	}
 	return bin, root, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, shippedConfig)); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (" + strings.ReplaceAll(shippedConfig, "\\", "/") + ") above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }

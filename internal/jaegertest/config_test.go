@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/escrowtrace/escrowtrace/internal/testenv"
 )
 
 // The memory config the harness derives is the shipped one with every trace
 // backend in memory and nothing else changed.
 func TestMemoryConfig(t *testing.T) {
-	root, err := repoRoot()
+	root, err := testenv.RepoRoot(shippedConfig)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package jaegertest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +21,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/escrowtrace/escrowtrace/internal/jaegerv1"
+
+	"github.com/escrowtrace/escrowtrace/internal/testenv"
 )
 
 // EnvBinary names the environment variable that points at the Jaeger binary.
@@ -38,7 +39,7 @@ type Instance struct {
 	QueryURL string
 
 	cmd      *exec.Cmd
-	log      *bytes.Buffer
+	log      *testenv.LogBuffer
 	http     *http.Client
 	stopOnce sync.Once
 	stopErr  error
@@ -106,7 +107,7 @@ func StartInstanceConfig(ctx context.Context, c Config) (_ *Instance, err error)
 			}
 		}()
 	}
-	ports, err := freePorts(5)
+	ports, err := testenv.FreePorts(5)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func StartInstanceConfig(ctx context.Context, c Config) (_ *Instance, err error)
 		OTLPGRPC: addr(ports[0]),
 		OTLPHTTP: addr(ports[1]),
 		QueryURL: "http://" + addr(ports[2]),
-		log:      new(bytes.Buffer),
+		log:      new(testenv.LogBuffer),
 		done:     make(chan struct{}),
 		http:     &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 		tmpCfg:   tmpCfg,
@@ -203,7 +204,7 @@ var shippedConfig = filepath.Join("deploy", "jaeger", "config-local.yaml")
 
 // locate finds the Jaeger binary and the repository root.
 func locate() (bin, root string, err error) {
-	root, err = repoRoot()
+	root, err = testenv.RepoRoot(shippedConfig)
 	if err != nil {
 		return "", "", err
 	}
@@ -265,42 +266,6 @@ func dig(m map[string]any, keys ...string) (map[string]any, bool) {
 		m = next
 	}
 	return m, true
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, shippedConfig)); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("cannot find the repository root (deploy/jaeger/config-local.yaml) above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // --- query API (v1) ---
