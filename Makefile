@@ -79,7 +79,8 @@ build:
 	$(GO) build -o $(BIN)/escrowtrace ./cmd/escrowtrace
 
 ## demo: a real instrumented 2-of-3 escrow setup. Try ARGS="--escrows 3 --rpc shared".
-demo: tools build
+## With --processes in ARGS it needs the collector, which it builds first.
+demo: tools build $(if $(findstring processes,$(ARGS)),collector)
 	ENABLE_INSTRUMENTATION=1 $(BIN)/escrowtrace demo $(ARGS)
 
 ## vet: go vet, gofmt, and go.mod/go.sum as `go mod tidy` would leave them, in the library's

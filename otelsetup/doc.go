@@ -38,6 +38,8 @@
 // is exported, not what is recorded (a dropped trace is recorded, not
 // sampled: RecordOnly); span limits that would cut a file are refused; and
 // shutdown writes every ended escrow's file even when its context is done.
+// WithoutFiles turns the files off in a process whose spans an escrowtrace
+// collector turns into files (its escrowjson exporter).
 //
 // The export side never blocks the application: each exporter has a batch
 // span processor, which drops when its queue is full. Each one counts the

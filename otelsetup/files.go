@@ -153,8 +153,11 @@ func (p *filesProcessor) ForceFlush(ctx context.Context) error {
 // Shutdown hands every queued span to the exporter and has it write every
 // escrow it holds, finished ones under their name and unfinished ones as
 // _PARTIAL, whatever ctx says: the files are local. Later calls return the
-// first call's result.
+// first call's result. A nil processor (WithoutFiles) has nothing to do.
 func (p *filesProcessor) Shutdown(ctx context.Context) error {
+	if p == nil {
+		return nil
+	}
 	p.once.Do(func() {
 		p.mu.Lock()
 		p.closed = true
@@ -168,6 +171,9 @@ func (p *filesProcessor) Shutdown(ctx context.Context) error {
 
 // loss says what the legacy files lost, nil when nothing.
 func (p *filesProcessor) loss() error {
+	if p == nil {
+		return nil
+	}
 	st := p.exp.Stats()
 	p.errMu.Lock()
 	late := p.late

@@ -11,6 +11,7 @@ type config struct {
 	serviceName string
 	extra       []sdktrace.SpanExporter
 	envExporter bool // build the exporter OTEL_TRACES_EXPORTER names (default true)
+	noFiles     bool // WithoutFiles: no legacy JSON files in this process
 	sampler     sdktrace.Sampler
 }
 
@@ -70,6 +71,16 @@ func WithSpanExporter(exp sdktrace.SpanExporter) Option {
 // only.
 func WithoutEnvExporter() Option {
 	return optionFunc(func(c *config) { c.envExporter = false })
+}
+
+// WithoutFiles writes no legacy JSON files in this process: the spans go to
+// the exporters only, and ESCROW_TRACE_DIR and WithTraceDir are ignored. It
+// is for a process whose files are written elsewhere from its export, as
+// by the escrowtrace collector's escrowjson exporter for the server
+// processes that send it OTLP (the demo's --processes workers). In-process
+// pollution detection (otelmsig) does not depend on the files and stays.
+func WithoutFiles() Option {
+	return optionFunc(func(c *config) { c.noFiles = true })
 }
 
 // WithSampler sets the sampler instead of OTEL_TRACES_SAMPLER. Like the one

@@ -27,7 +27,8 @@ import (
 // On, every span that ends goes to the legacy JSON files
 // (exporter/jsonfile, in ESCROW_TRACE_DIR or WithTraceDir, default ".")
 // through a processor of their own that never drops: no sampler, no
-// OTEL_BSP_* setting and no burst takes an event out of a file. Sampled
+// OTEL_BSP_* setting and no burst takes an event out of a file
+// (WithoutFiles leaves the files to a collector). Sampled
 // spans also go, each through its own batch span processor (OTEL_BSP_*), to
 //   - the exporter OTEL_TRACES_EXPORTER names, built by
 //     go.opentelemetry.io/contrib/exporters/autoexport: otlp (protocol from
@@ -80,7 +81,7 @@ type Plan struct {
 	// Off names what turned the instrumentation off, when it is:
 	// "ENABLE_INSTRUMENTATION", "OTEL_SDK_DISABLED" or "WithEnabled".
 	Off      string
-	TraceDir string // directory of the legacy JSON files
+	TraceDir string // directory of the legacy JSON files; "" with WithoutFiles
 	// Exporter is the exporter built from the environment: "otlp",
 	// "console" or "" (none).
 	Exporter string
@@ -126,12 +127,14 @@ func (cfg *config) plan(ctx context.Context) (Plan, error) {
 	if !p.Enabled {
 		return p, nil
 	}
-	p.TraceDir = cfg.traceDir
-	if p.TraceDir == "" {
-		p.TraceDir = os.Getenv(EnvTraceDir)
-	}
-	if p.TraceDir == "" {
-		p.TraceDir = "."
+	if !cfg.noFiles {
+		p.TraceDir = cfg.traceDir
+		if p.TraceDir == "" {
+			p.TraceDir = os.Getenv(EnvTraceDir)
+		}
+		if p.TraceDir == "" {
+			p.TraceDir = "."
+		}
 	}
 	if cfg.envExporter {
 		name := os.Getenv(envTracesExporter) // as autoexport reads it
@@ -179,7 +182,7 @@ func (cfg *config) plan(ctx context.Context) (Plan, error) {
 type pipeline struct {
 	plan     Plan
 	tp       *sdktrace.TracerProvider
-	files    *filesProcessor
+	files    *filesProcessor // nil with WithoutFiles
 	batchers []*countedBatcher
 
 	once sync.Once
@@ -206,11 +209,14 @@ func build(ctx context.Context, cfg *config) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	jexp, err := jsonfile.New(jsonfile.WithDir(plan.TraceDir))
-	if err != nil {
-		return nil, fmt.Errorf("otelsetup: legacy JSON files (%s=%q): %w", EnvTraceDir, plan.TraceDir, err)
+	p := &pipeline{plan: plan}
+	if !cfg.noFiles {
+		jexp, err := jsonfile.New(jsonfile.WithDir(plan.TraceDir))
+		if err != nil {
+			return nil, fmt.Errorf("otelsetup: legacy JSON files (%s=%q): %w", EnvTraceDir, plan.TraceDir, err)
+		}
+		p.files = newFilesProcessor(jexp, defaultFilesQueue)
 	}
-	p := &pipeline{plan: plan, files: newFilesProcessor(jexp, defaultFilesQueue)}
 	if plan.Exporter != "" {
 		exp, err := autoexport.NewSpanExporter(ctx)
 		if err != nil {
@@ -232,7 +238,9 @@ func build(ctx context.Context, cfg *config) (*pipeline, error) {
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(recordAll{sampler}),
 		sdktrace.WithRawSpanLimits(limits),
-		sdktrace.WithSpanProcessor(p.files),
+	}
+	if p.files != nil {
+		popts = append(popts, sdktrace.WithSpanProcessor(p.files))
 	}
 	for _, b := range p.batchers {
 		popts = append(popts, sdktrace.WithSpanProcessor(b))

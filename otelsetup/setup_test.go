@@ -20,6 +20,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
@@ -187,6 +188,51 @@ func TestSetupWritesFileAndDescribesProcess(t *testing.T) {
 				t.Errorf("span %s event %s: %d attributes", s.Name(), e.Name, len(e.Attributes))
 			}
 		}
+	}
+}
+
+// WithoutFiles: no legacy file anywhere, not in ESCROW_TRACE_DIR nor in
+// the working directory, while the exporters get every span (the escrow's
+// root and its cache-pollution-capable calls alike), and the plan says
+// there is no trace directory.
+func TestSetupWithoutFiles(t *testing.T) {
+	keepGlobal(t)
+	clearEnv(t)
+	dir := filepath.Join(t.TempDir(), "traces")
+	t.Setenv(otelsetup.EnvEnable, "1")
+	t.Setenv(otelsetup.EnvTraceDir, dir)
+	t.Chdir(t.TempDir())
+	ctx := testCtx(t, 30*time.Second)
+	plan, err := otelsetup.PlanSetup(ctx, otelsetup.WithoutFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.Enabled || plan.TraceDir != "" {
+		t.Errorf("plan %+v, want enabled with no TraceDir", plan)
+	}
+	mem := &keepingExporter{}
+	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithoutFiles(), otelsetup.WithSpanExporter(mem))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runSetups(t, ctx, "esc-nofile", 1)
+	if err := shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s: %v, want it never created", dir, err)
+	}
+	if left, _ := filepath.Glob("escrow_*"); len(left) > 0 {
+		t.Errorf("files in the working directory: %v", left)
+	}
+	roots := 0
+	for _, s := range mem.Spans() {
+		if s.Name() == escrowconv.SpanEscrow {
+			roots++
+		}
+	}
+	if roots != 1 || len(mem.Spans()) < eventsPerSetup {
+		t.Errorf("the exporter got %d spans, %d roots; want the whole escrow", len(mem.Spans()), roots)
 	}
 }
 

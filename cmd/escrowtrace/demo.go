@@ -54,6 +54,7 @@ type demo struct {
 	opts           demoOptions
 	stdout, stderr io.Writer
 	log            *progress
+	jaeger         bool // the traces go to a Jaeger: print search URLs
 }
 
 // result is how one escrow went.
@@ -63,10 +64,14 @@ type result struct {
 	err     error
 	start   time.Time // when SetupMultisig was called
 	took    time.Duration
+	process int // the worker process that ran it (--processes), from 1
 }
 
 func (d *demo) run(ctx context.Context) (err error) {
 	o := d.opts
+	if o.processes > 0 {
+		return d.runProcesses(ctx)
+	}
 	// Everything that can be checked is checked before any process starts.
 	if err := checkBinaries(); err != nil {
 		return err
@@ -79,16 +84,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	layout := "one monero-wallet-rpc per role per escrow (--rpc dedicated)"
-	if o.rpc == layoutShared {
-		layout = "one monero-wallet-rpc per role shared by all escrows (--rpc shared)"
-		if o.safe {
-			layout += ", per-endpoint lock on (--safe)"
-		} else {
-			layout += ", no lock"
-		}
-	}
-	d.log.Printf("demo: %d escrow%s, %s", o.escrows, plural(o.escrows, "s"), layout)
+	d.log.Printf("demo: %d escrow%s, %s", o.escrows, plural(o.escrows, "s"), layoutLine(o))
 
 	shutdown, err := d.setupTracing(ctx, out, setupOpts, turnedOn)
 	if err != nil {
@@ -131,6 +127,7 @@ func (d *demo) run(ctx context.Context) (err error) {
 	if serr := r.stop(); serr != nil {
 		return fmt.Errorf("stopping wallet-rpc processes: %w", serr)
 	}
+	d.jaeger = otlpConfigured()
 	err = d.report(out, results, exportErr)
 	d.writeRaceReport(out, results)
 	return err
@@ -226,16 +223,44 @@ func (d *demo) setupTracing(ctx context.Context, out string, opts []otelsetup.Op
 	return shutdown, nil
 }
 
-// runEscrows runs every plan at once: all goroutines wait at a barrier and
-// start together, so that the escrows really overlap.
+// runEscrows runs every plan at once, saying when they start and how
+// each ended.
 func (d *demo) runEscrows(ctx context.Context, plans []escrowPlan) []result {
+	return runTogether(ctx, plans, setupOptions(d.opts.rpc == layoutShared, d.opts.safe),
+		func() {
+			d.log.Printf("all wallets ready; starting %d escrow setup%s together", len(plans), plural(len(plans), "s"))
+		},
+		func(r result) {
+			// By id: the summary numbers escrows by start time, as the
+			// race report does, which need not be the launch order.
+			d.log.Printf("escrow %s after %v: %s", r.plan.id, r.took.Round(time.Millisecond), status(r.err))
+		})
+}
+
+// setupOptions are SetupMultisig's options for a layout.
+func setupOptions(shared, safe bool) []otelmsig.Option {
 	var sopts []otelmsig.Option
-	if d.opts.rpc == layoutShared {
+	if shared {
 		sopts = append(sopts, otelmsig.WithSharedEndpoints())
 	}
-	if d.opts.safe {
+	if safe {
 		sopts = append(sopts, otelmsig.WithEndpointLock())
 	}
+	return sopts
+}
+
+func status(err error) string {
+	if err != nil {
+		return "FAILED: " + oneLine(err.Error())
+	}
+	return "ok"
+}
+
+// runTogether runs every plan at once: all goroutines wait at a barrier and
+// start together, so that the escrows really overlap. started is called
+// when they are about to start, ended as each escrow ends (from its
+// goroutine).
+func runTogether(ctx context.Context, plans []escrowPlan, sopts []otelmsig.Option, started func(), ended func(result)) []result {
 	results := make([]result, len(plans))
 	var ready, done sync.WaitGroup
 	gate := make(chan struct{})
@@ -247,17 +272,11 @@ func (d *demo) runEscrows(ctx context.Context, plans []escrowPlan) []result {
 			start := time.Now()
 			addr, err := otelmsig.SetupMultisig(ctx, p.id, p.wallets, sopts...)
 			results[i] = result{plan: p, address: addr, err: err, start: start, took: time.Since(start)}
-			status := "ok"
-			if err != nil {
-				status = "FAILED: " + oneLine(err.Error())
-			}
-			// By id: the summary numbers escrows by start time, as the
-			// race report does, which need not be the launch order.
-			d.log.Printf("escrow %s after %v: %s", p.id, results[i].took.Round(time.Millisecond), status)
+			ended(results[i])
 		})
 	}
 	ready.Wait()
-	d.log.Printf("all wallets ready; starting %d escrow setup%s together", len(plans), plural(len(plans), "s"))
+	started()
 	close(gate)
 	done.Wait()
 	return results

@@ -52,13 +52,17 @@ func (d *demo) writeRaceReport(dir string, results []result) {
 }
 
 func layoutTitle(o demoOptions) string {
+	t := "--rpc dedicated"
 	switch {
 	case o.rpc == layoutShared && o.safe:
-		return "--rpc shared --safe"
+		t = "--rpc shared --safe"
 	case o.rpc == layoutShared:
-		return "--rpc shared (no lock)"
+		t = "--rpc shared (no lock)"
 	}
-	return "--rpc dedicated"
+	if o.processes > 0 {
+		t += fmt.Sprintf(", %d process%s", o.processes, plural(o.processes, "es"))
+	}
+	return t
 }
 
 func (d *demo) printf(format string, args ...any) { fmt.Fprintf(d.stdout, format, args...) }

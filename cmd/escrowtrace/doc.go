@@ -40,6 +40,42 @@
 // The demo also writes report.html (package report/reporthtml) beside the
 // files and prints its path.
 //
+// # demo --processes N
+//
+// With --processes N (1 to --escrows) the escrows run in N worker
+// processes, as in a production service with several server processes:
+// the demo runs this program again as `escrowtrace demo-worker` (a
+// subcommand not in the usage, worker.go describes its protocol on stdin
+// and stdout), once per process, and hands each its share of the escrows;
+// all escrows start together across the processes. Each worker sets up
+// its own SDK with otelsetup.Setup (its own service.instance.id and
+// process.pid) and exports OTLP to an escrowtrace collector, with
+// otelsetup.WithoutFiles: the collector's escrowjson exporter writes the
+// legacy files, into --out. In-process pollution detection stays in each
+// worker. The wallet-rpc processes are the demo's: with --rpc shared all
+// workers use the same three (and --safe's lock, which is per process, no
+// longer prevents the race).
+//
+// The collector is the one OTEL_EXPORTER_OTLP_ENDPOINT names (it must
+// answer when the demo starts, and --out must be its directory), else one
+// the demo runs: $ESCROWTRACE_COLLECTOR, else escrowtrace-collector beside
+// this program (make collector), with deploy/collector/config.yaml on free
+// loopback ports, groupbytrace's wait at 2 s (ESCROWTRACE_COLLECTOR_GROUP_WAIT
+// changes it), exporting to the Jaeger at $ESCROWTRACE_COLLECTOR_JAEGER, else
+// to 127.0.0.1:4317 when a local Jaeger answers there, else to none. After
+// the workers exit the demo waits (at most 30 s) for the collector's files,
+// stops its collector (SIGTERM: it writes what it still holds) and reports
+// from the files as without --processes, with the process of each escrow.
+// A worker that dies is named, and its escrows are reported lost, with the
+// _PARTIAL file the collector wrote from what the worker had exported (a
+// collector the demo did not start writes it when it stops). An
+// escrow whose events are split between a final and a _PARTIAL file (a
+// collector restarted mid-escrow) is an error.
+//
+// ESCROWTRACE_DEMO_CRASH=P:METHOD makes worker P kill itself (SIGKILL)
+// after its first METHOD wallet call, once what it had was exported: it
+// shows, and the tests check, what a server process that crashes leaves.
+//
 // # report and analyze
 //
 // report reads legacy escrow files, directories of them, and with --jaeger
@@ -52,7 +88,7 @@
 // trace for the Jaeger UI's upload. analyze prints the same facts as text.
 //
 // Exit status: 0 when the demo did what it shows, 1 on failure (a missing
-// monero-wallet-rpc, an unwritable --out, a process that would not start,
-// an escrow that failed where it should not have, a trace file missing or
-// invalid), 2 on a usage error.
+// monero-wallet-rpc or collector, an unwritable --out, a process that
+// would not start or died, an escrow that failed where it should not have,
+// a trace file missing, invalid or split), 2 on a usage error.
 package main

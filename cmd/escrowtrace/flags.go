@@ -32,6 +32,9 @@ type demoOptions struct {
 	jobs     int
 	timeout  time.Duration
 	timeline bool
+	// processes is how many OS processes run the escrows (--processes);
+	// 0: all in this one, as without the flag.
+	processes int
 }
 
 // defaultJobs is how many create_wallet calls run at once (each on its own
@@ -56,6 +59,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs.IntVar(&o.jobs, "jobs", defaultJobs(), fmt.Sprintf("wallets created at once, over RPC with create_wallet (1..%d)", maxJobs))
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	fs.BoolVar(&o.timeline, "timeline", false, "print every escrow's timeline, not only a single escrow's")
+	fs.IntVar(&o.processes, "processes", 0, "run the escrows in this many OS processes (1..--escrows), each exporting OTLP to an escrowtrace collector, which writes the files into --out (see Many processes above)")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprint(w, `Usage: escrowtrace demo [flags]
@@ -72,6 +76,17 @@ OTEL_EXPORTER_OTLP_PROTOCOL, http/protobuf by default, or grpc; the demo then
 prints Jaeger search URLs, base from JAEGER_UI_URL, default
 http://localhost:16686), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER.
 
+Many processes (--processes N): the escrows are spread over N worker
+processes (this program again), each with its own SDK exporting OTLP to an
+escrowtrace collector, which writes the escrow_<id>.json files into --out;
+the workers write none. The collector is the one OTEL_EXPORTER_OTLP_ENDPOINT
+names (--out must then be its directory), else one the demo starts from
+$ESCROWTRACE_COLLECTOR or escrowtrace-collector beside this program
+(make collector) on free loopback ports, exporting to the Jaeger at
+$ESCROWTRACE_COLLECTOR_JAEGER, else to a local Jaeger's OTLP/gRPC on
+127.0.0.1:4317 when one answers there. The wallet-rpc processes are the
+demo's: with --rpc shared every worker uses the same three.
+
 Progress goes to stderr, the report to stdout. Exit status: 0 when the demo
 did what it shows (with --rpc shared and no --safe, escrows failing from the
 race is that), 1 on failure, 2 on bad usage.
@@ -80,6 +95,7 @@ Examples:
   escrowtrace demo
   escrowtrace demo --escrows 3 --rpc shared          # escrows race on shared wallet-rpcs
   escrowtrace demo --escrows 3 --rpc shared --safe   # the per-endpoint lock fixes it
+  escrowtrace demo --processes 2 --escrows 4         # two processes, files written by a collector
 
 Flags:
 `)
@@ -88,6 +104,8 @@ Flags:
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	processesSet := false
+	fs.Visit(func(f *flag.Flag) { processesSet = processesSet || f.Name == "processes" })
 	bad := func(format string, args ...any) (demoOptions, error) {
 		err := fmt.Errorf(format, args...)
 		fmt.Fprintf(stderr, "escrowtrace demo: %v\nRun \"escrowtrace demo -h\" for usage.\n", err)
@@ -106,6 +124,8 @@ Flags:
 		return bad("--timeout %v: want a positive duration", o.timeout)
 	case o.out == "":
 		return bad("--out is empty")
+	case processesSet && (o.processes < 1 || o.processes > o.escrows):
+		return bad("--processes %d: want 1 to --escrows (%d); each process runs at least one escrow", o.processes, o.escrows)
 	}
 	return o, nil
 }

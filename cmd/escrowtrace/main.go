@@ -32,6 +32,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return analyzeCmd(args[1:], stdout, stderr)
 	case "version":
 		return versionCmd(args[1:], stdout, stderr)
+	case workerCommand: // not in the usage: the demo's --processes runs it
+		return demoWorkerCmd(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK

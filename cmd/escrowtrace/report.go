@@ -31,6 +31,11 @@ type escrowFile struct {
 	path   string
 	events []escrowjson.Event
 	err    error // missing, unreadable, or not following the contract
+	// partial is a _PARTIAL file of the escrow beside its final file, and
+	// partialEvents its events: the escrow's events are split between
+	// them (a collector restarted mid-escrow wrote the first part).
+	partial       string
+	partialEvents int
 }
 
 // loadEscrowFile finds the file of escrow id in dir, checks it against the
@@ -49,6 +54,11 @@ func loadEscrowFile(dir, id string) escrowFile {
 			f.events, err = escrowjson.Load(f.path)
 		}
 		f.err = err
+		if p := filepath.Join(dir, escrowjson.PartialFileName(id)); err == nil && p != f.path {
+			if evs, perr := escrowjson.Load(p); perr == nil || !errors.Is(perr, fs.ErrNotExist) {
+				f.partial, f.partialEvents = p, len(evs)
+			}
+		}
 		return f
 	}
 	return escrowFile{err: fmt.Errorf("no %s in %s", escrowjson.FileName(id, false), dir)}
@@ -279,17 +289,28 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 		if r.err != nil {
 			failed++
 		}
+		// An escrow whose process died: its file, if any span of it
+		// reached the collector, is _PARTIAL, without ERROR_FINAL.
+		lost := errors.As(r.err, new(*lostError))
+		if lost {
+			problems = append(problems, fmt.Errorf("escrow %s: %w", r.plan.id, r.err))
+		}
 		f := files[i]
 		if f.err != nil {
 			problems = append(problems, fmt.Errorf("escrow %s: trace file: %w", r.plan.id, f.err))
 			continue
+		}
+		if f.partial != "" {
+			problems = append(problems, fmt.Errorf("escrow %s: its events are split between %s (%d events) and %s (%d events): "+
+				"the collector that had the first part stopped (a restart) or gave it up before the escrow's root span came",
+				r.plan.id, f.name, len(f.events), filepath.Base(f.partial), f.partialEvents))
 		}
 		stats[i] = statsOf(f.events)
 		pollutionEvents += stats[i].pollution
 		if stats[i].pollution > 0 {
 			polluted++
 		}
-		if got := stats[i].errFinal != nil; got != (r.err != nil) {
+		if got := stats[i].errFinal != nil; !lost && got != (r.err != nil) {
 			problems = append(problems, fmt.Errorf("escrow %s: the setup returned %v, but its file %s", r.plan.id, r.err,
 				map[bool]string{true: "has an ERROR_FINAL", false: "has no ERROR_FINAL"}[got]))
 		}
@@ -325,7 +346,7 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	} else {
 		fmt.Fprintf(w, "Trace files:      %s\n", dir)
 	}
-	if otlpConfigured() {
+	if d.jaeger {
 		svc := serviceName(context.Background())
 		base := os.Getenv("JAEGER_UI_URL")
 		if single {
@@ -338,9 +359,16 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 		}
 	}
 
-	// The verdict.
-	unsafeShared := d.opts.rpc == layoutShared && !d.opts.safe
+	// The verdict. Escrows in several processes that share wallet-rpcs
+	// race whatever --safe says: its lock holds within one process.
+	crossProcess := d.opts.rpc == layoutShared && d.opts.processes > 1
+	unsafeShared := d.opts.rpc == layoutShared && (!d.opts.safe || crossProcess)
 	switch {
+	case !single && crossProcess:
+		fmt.Fprintf(w, "\n%d of %d escrows failed; %d cache pollution events in %d escrows, as detected in their processes.\n"+
+			"The processes share the wallet-rpcs: --safe's lock holds within a process only, and a process sees\n"+
+			"its own calls only, so a wallet that another process switched under an escrow goes undetected there.\n",
+			failed, len(results), pollutionEvents, polluted)
 	case !single && unsafeShared && pollutionEvents > 0:
 		fmt.Fprintf(w, "\nCache pollution: %d events in %d of %d escrows, %d failed. Escrows sharing a wallet-rpc switched its\n"+
 			"open wallet under each other. Run again with --safe: otelmsig.WithEndpointLock holds a lock per\n"+
@@ -348,7 +376,7 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	case !single && unsafeShared:
 		fmt.Fprintf(w, "\nNo cache pollution detected this time (%d of %d escrows failed): the race depends on timing.\n"+
 			"Try more escrows, e.g. --escrows 8.\n", failed, len(results))
-	case !single && failed == 0 && pollutionEvents == 0:
+	case !single && failed == 0 && pollutionEvents == 0 && len(problems) == 0:
 		fmt.Fprintf(w, "\nAll %d escrows ok, no cache pollution.\n", len(results))
 	}
 	if !unsafeShared {
@@ -364,14 +392,24 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 
 func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, stats []fileStats) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, " #\tescrow\tresult\trounds\tpollution\ttook\tfile\t")
+	// With --processes, which process ran each escrow.
+	procHead, proc := "", func(result) string { return "" }
+	if d.opts.processes > 0 {
+		procHead, proc = "process\t", func(r result) string { return fmt.Sprintf("%d\t", r.process) }
+	}
+	fmt.Fprintln(tw, " #\tescrow\t"+procHead+"result\trounds\tpollution\ttook\tfile\t")
 	for i, r := range results {
 		res := "ok"
 		if r.err != nil {
 			res = "failed"
 			var se *otelmsig.StepError
-			if errors.As(r.err, &se) {
+			var lost *lostError
+			switch {
+			case errors.As(r.err, &se):
 				res = fmt.Sprintf("failed: round %d %s (%s)", se.Round, se.Operation, se.Role)
+			case errors.As(r.err, &lost):
+				how, _, _ := strings.Cut(lost.how, " (")
+				res = fmt.Sprintf("lost: process %d %s", lost.process, how)
 			}
 		}
 		rounds, pollution, file := "-", "-", "✗ "+oneLine(fmt.Sprint(files[i].err))
@@ -379,8 +417,11 @@ func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, s
 			rounds = fmt.Sprintf("%d/3", stats[i].rounds)
 			pollution = fmt.Sprint(stats[i].pollution)
 			file = fmt.Sprintf("%s ✓ %d events", f.name, len(f.events))
+			if f.partial != "" {
+				file += fmt.Sprintf(" + %s %d events", filepath.Base(f.partial), f.partialEvents)
+			}
 		}
-		fmt.Fprintf(tw, "%2d\t%s\t%s\t%s\t%s\t%v\t%s\t\n", i+1, r.plan.id, res, rounds, pollution,
+		fmt.Fprintf(tw, "%2d\t%s\t%s%s\t%s\t%s\t%v\t%s\t\n", i+1, r.plan.id, proc(r), res, rounds, pollution,
 			r.took.Round(time.Millisecond), file)
 	}
 	_ = tw.Flush()

@@ -26,6 +26,7 @@ const maxStarting = 6
 type escrowPlan struct {
 	id      string
 	wallets []otelmsig.Wallet
+	urls    []string // each wallet's wallet-rpc, for a worker process to dial
 }
 
 // rig owns the wallet-rpc processes of a demo run.
@@ -82,7 +83,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 	n := opts.escrows
 	plans := make([]escrowPlan, n)
 	for e := range plans {
-		plans[e] = escrowPlan{id: uuid.NewString(), wallets: make([]otelmsig.Wallet, len(roles))}
+		plans[e] = escrowPlan{id: uuid.NewString(), wallets: make([]otelmsig.Wallet, len(roles)), urls: make([]string, len(roles))}
 	}
 	name := func(e, ri int) string { return roles[ri] + "-" + plans[e].id[:8] }
 
@@ -148,6 +149,7 @@ func (r *rig) provision(ctx context.Context, opts demoOptions) ([]escrowPlan, er
 					Path:     filepath.Join(p.WalletDir, s.name),
 					Client:   c,
 				}
+				plans[s.escrow].urls[s.role] = p.URL
 			}
 			return nil
 		})
