@@ -9,7 +9,11 @@
 // bytes through either. A file is written when the escrow's root span
 // arrives; spans that end later rewrite it within late_span_grace; an
 // escrow whose root never arrives is written as escrow_<id>_PARTIAL.json
-// when max_pending_traces is exceeded or the collector shuts down.
+// when max_pending_traces is exceeded or the collector shuts down. When the
+// root does come later (the collector was restarted mid-escrow: the old one
+// wrote the beginning as _PARTIAL, the new one has the rest), the partial
+// file's events are merged into the final file and the partial file is
+// removed, so each escrow ends in one complete file.
 //
 // # Pipeline
 //
@@ -42,7 +46,7 @@
 // escrows are given up. Everything lost is counted in the component's own
 // metrics (escrowjson.dropped_escrows, escrowjson.dropped_events) beside
 // escrowjson.files_written, escrowjson.partial_files,
-// escrowjson.write_errors and the gauges escrowjson.pending_escrows and
+// escrowjson.write_errors, escrowjson.merged_partials and the gauges escrowjson.pending_escrows and
 // escrowjson.unwritten_escrows. Hostile escrow ids get safe file names
 // (escrowjson.FileName).
 package escrowjsonexporter

@@ -33,6 +33,7 @@ func newTelemetry(set component.TelemetrySettings, asm *assembly.Assembler) (*te
 	writeErrs := counter("escrowjson.write_errors", "{errors}", "Failed file writes; the events stayed buffered and are retried.")
 	droppedEscrows := counter("escrowjson.dropped_escrows", "{escrows}", "Escrows given up after their writes kept failing (lost).")
 	droppedEvents := counter("escrowjson.dropped_events", "{events}", "Events over max_events_per_escrow (lost).")
+	merged := counter("escrowjson.merged_partials", "{files}", "_PARTIAL files merged into their escrow's final file (written before a restart) and removed.")
 	noEscrow := counter("escrowjson.no_escrow_traces", "{traces}", "Traces that ended without an escrow: no file.")
 	pending := gauge("escrowjson.pending_escrows", "Escrows buffered whose root span has not arrived.")
 	unwritten := gauge("escrowjson.unwritten_escrows", "Escrows waiting for a file write.")
@@ -45,11 +46,12 @@ func newTelemetry(set component.TelemetrySettings, asm *assembly.Assembler) (*te
 		o.ObserveInt64(writeErrs, int64(s.WriteErrors))
 		o.ObserveInt64(droppedEscrows, int64(s.DroppedEscrows))
 		o.ObserveInt64(droppedEvents, int64(s.DroppedEvents))
+		o.ObserveInt64(merged, int64(s.MergedPartials))
 		o.ObserveInt64(noEscrow, int64(s.NoEscrowTraces))
 		o.ObserveInt64(pending, int64(s.Pending))
 		o.ObserveInt64(unwritten, int64(s.Unwritten))
 		return nil
-	}, files, partial, late, writeErrs, droppedEscrows, droppedEvents, noEscrow, pending, unwritten)
+	}, files, partial, late, writeErrs, droppedEscrows, droppedEvents, merged, noEscrow, pending, unwritten)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ type Stats struct {
 	DroppedEscrows uint64 // escrows given up after writes kept failing
 	DroppedEvents  uint64 // events over the per-escrow limit
 	NoEscrowTraces uint64 // traces that ended without an escrow (wallet calls outside any escrow): no file
+	MergedPartials uint64 // _PARTIAL files merged into their escrow's final file and removed
 
 	Pending   int // escrows buffered whose root has not arrived
 	Finished  int // written escrows kept for late spans

@@ -1,6 +1,7 @@
 package assembly
 
 import (
+	"reflect"
 	"slices"
 	"sync"
 
@@ -28,6 +29,24 @@ func (r *record) less(o *record) bool {
 		return rs
 	}
 	return r.seq < o.seq
+}
+
+// recordOf is the record of an event read back from a file (a _PARTIAL
+// file being merged). Its time has the file's millisecond precision, and
+// it orders before events of the same millisecond that arrived as spans.
+func recordOf(ev *escrowjson.Event) record {
+	r := record{at: ev.Timestamp * 1e6, typ: ev.EventType, role: ev.Role, details: ev.Details}
+	if ev.RPCPort != nil && *ev.RPCPort > 0 && *ev.RPCPort <= 65535 {
+		r.port = int32(*ev.RPCPort)
+	}
+	return r
+}
+
+// equal reports whether r and o are the same legacy event, to the
+// millisecond the files keep.
+func (r record) equal(o record) bool {
+	return msOf(r.at) == msOf(o.at) && r.typ == o.typ && r.role == o.role && r.port == o.port &&
+		reflect.DeepEqual(r.details, o.details)
 }
 
 func compareRecords(a, b record) int {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+
+	"github.com/escrowtrace/escrowtrace/escrowjson"
 )
 
 // writeJob is one file to write, with a copy of what goes in it.
@@ -21,6 +24,7 @@ type writeJob struct {
 	partial  bool
 	err      error
 	path     string // set when written
+	merged   bool   // an earlier _PARTIAL file was merged in and removed
 }
 
 // newJob copies what b's file needs. a.mu is held.
@@ -79,6 +83,14 @@ func (a *Assembler) settle(ctx context.Context, jobs []writeJob) (errs []error, 
 	for i := range jobs {
 		j := &jobs[i]
 		b := j.b
+		if j.merged {
+			a.stats.MergedPartials++
+		}
+		if j.err != nil && j.path != "" {
+			// Written, but the merged partial file could not be removed.
+			errs = append(errs, j.err)
+			j.err = nil
+		}
 		if j.err != nil {
 			if !errors.Is(j.err, context.Canceled) && !errors.Is(j.err, context.DeadlineExceeded) {
 				a.stats.WriteErrors++
@@ -120,6 +132,14 @@ func (a *Assembler) runJobs(ctx context.Context, jobs []writeJob) {
 		if ctx.Err() != nil {
 			return
 		}
+		var partial string // an earlier _PARTIAL file of the escrow, merged in
+		if !j.partial {
+			var err error
+			if j.records, partial, err = mergePartial(a.cfg.Dir, j.escrowID, j.records); err != nil {
+				j.err = fmt.Errorf("assembly: escrow %q: %w", j.escrowID, err)
+				return
+			}
+		}
 		enc := encoders.Get().(*fileEncoder)
 		data, err := enc.render(j.traceID, j.records)
 		if err == nil {
@@ -131,6 +151,13 @@ func (a *Assembler) runJobs(ctx context.Context, jobs []writeJob) {
 			return
 		}
 		j.path = filepath.Join(a.cfg.Dir, j.name)
+		if partial != "" {
+			// Its events are in the final file now.
+			if err := os.Remove(partial); err != nil && !errors.Is(err, os.ErrNotExist) {
+				j.err = fmt.Errorf("assembly: escrow %q: remove merged partial file: %w", j.escrowID, err)
+			}
+			j.merged = true
+		}
 	}
 	if len(jobs) == 1 {
 		work(&jobs[0])
@@ -183,4 +210,39 @@ func writeFileAtomic(dir, name string, data []byte, mode os.FileMode, sync bool)
 		return err
 	}
 	return os.Rename(f.Name(), filepath.Join(dir, name))
+}
+
+// mergePartial adds to recs the events of the escrow's _PARTIAL file in dir,
+// if there is one: written when the escrow's root had not arrived (its
+// events were evicted, or the process or collector holding them stopped),
+// they belong in its final file. An event already among recs (the same
+// span delivered twice, around a restart) is not added again. It returns
+// the file's path when there was one.
+func mergePartial(dir, escrowID string, recs []record) ([]record, string, error) {
+	path := filepath.Join(dir, escrowjson.PartialFileName(escrowID))
+	events, err := escrowjson.Load(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return recs, "", nil
+	}
+	if err != nil {
+		return recs, "", fmt.Errorf("merge partial file: %w", err)
+	}
+	have := len(recs)
+	for i := range events {
+		r := recordOf(&events[i])
+		if !slices.ContainsFunc(recs[:have], r.equal) {
+			recs = append(recs, r)
+		}
+	}
+	// The file's events came first: number them before the others, for
+	// the order of events of one millisecond.
+	n := uint32(len(recs) - have)
+	for i := range recs {
+		if i < have {
+			recs[i].seq += n
+		} else {
+			recs[i].seq = uint32(i - have)
+		}
+	}
+	return recs, path, nil
 }

@@ -507,6 +507,39 @@ func TestLateSpans(t *testing.T) {
 	}
 }
 
+// An escrow written as _PARTIAL before its root arrived (evicted here; a
+// collector or process restarted in production) gets one complete final
+// file when the root comes: the partial file's events are merged in, once
+// each, and the partial file is removed.
+func TestPartialMergedIntoFinal(t *testing.T) {
+	exp, dir := newExporter(t, jsonfile.WithMaxPendingTraces(1))
+	spans, _ := spansOf(goldenOK)
+	half := len(spans) / 2
+	export(t, exp, spans[:half]...)
+	// Another escrow evicts the first one, which is written as _PARTIAL.
+	export(t, exp, rpcSpan(traceID(77), "evictor", "prepare_multisig", "buyer", 18083, ms(1), ms(2)))
+	partial := filepath.Join(dir, escrowjson.PartialFileName(goldenOK.escrowID))
+	if n := len(load(t, partial)); n == 0 {
+		t.Fatal("no partial file after the eviction")
+	}
+	// The first spans again (a retry around a restart) and the rest.
+	export(t, exp, spans[half-3:]...)
+	if _, err := os.Stat(partial); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("partial file left beside the final one: %v", err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, escrowjson.FileName(goldenOK.escrowID, false)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join("testdata", escrowjson.FileName(goldenOK.escrowID, false)))
+	if !bytes.Equal(got, want) {
+		t.Errorf("merged file differs from the golden one:\n%s", firstDiff(got, want))
+	}
+	if st := exp.Stats(); st.MergedPartials != 1 {
+		t.Errorf("stats %+v, want 1 merged partial", st)
+	}
+}
+
 func TestPendingTraceLimit(t *testing.T) {
 	exp, dir := newExporter(t, jsonfile.WithMaxPendingTraces(3))
 	for i := range 5 {
