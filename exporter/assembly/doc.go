@@ -83,12 +83,14 @@
 // A span that ends after its root (a late span) rewrites the file within the
 // grace period Config.LateSpanGrace. Escrows whose root never arrives are
 // bounded by Config.MaxPendingTraces: the oldest are written as
-// escrow_<id>_PARTIAL.json. If the root of such an escrow arrives while its
-// events are still buffered, the final file replaces the partial one;
-// otherwise the events already written stay in the partial file. Shutdown
-// writes everything buffered. A write error (a full disk, a removed
+// escrow_<id>_PARTIAL.json, and Shutdown writes every escrow still without
+// its root so. When the root of such an escrow arrives later (after an
+// eviction, or in a collector restarted mid-escrow), the final file is
+// written with the partial file's events merged in, each once (a span
+// delivered twice is not), and the partial file is removed
+// (Stats.MergedPartials): one complete file per escrow. A write error (a full disk, a removed
 // directory) is returned by Add and the events stay buffered for the
-// next call, ForceFlush or Shutdown.
+// next Add, Flush or Shutdown.
 //
 // Spans without escrow.id (but with one of our events, or JSON-RPC client
 // spans) join the trace's escrow when the trace has exactly one. A trace
