@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -75,6 +76,7 @@ func BenchmarkThroughput(b *testing.B) {
 				t = collectorTarget(b, tmpl, b.N)
 			}
 			exp := client(b, t.endpoint)
+			runtime.GC() // the cloning's garbage, not the client's
 			cpu0, tcpu0 := selfCPU(b), procCPU(b, t.pid)
 			b.ResetTimer()
 			send(b, exp, in)
