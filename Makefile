@@ -14,7 +14,7 @@ ARGS        ?=
 export ESCROWTRACE_JAEGER := $(JAEGER)
 export ESCROWTRACE_COLLECTOR := $(COLLECTOR)
 
-.PHONY: all tools browser jaeger jaeger-run jaeger-up jaeger-down collector build demo test bench fuzz vet fmt clean
+.PHONY: all tools browser jaeger jaeger-run jaeger-up jaeger-down collector build demo test bench bench-collector fuzz vet fmt clean
 
 all: build
 
@@ -95,11 +95,13 @@ vet:
 		if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 
 ## test: everything, against real monero-wallet-rpc processes, a real Jaeger and the built
-## collector; the collector module's tests too.
+## collector; the collector module's tests too. It ends with one iteration of every benchmark
+## of both modules, so that they keep compiling and running.
 test: tools browser jaeger collector vet
 	$(GO) test -race -count=1 -timeout 30m ./...
 	cd collector && $(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
+	cd collector && $(GO) test -run '^$$' -bench . -benchtime=1x -count=1 -timeout 20m ./...
 
 ## bench: the benchmarks behind BENCHMARKS.md (~8 min on an idle 2-core box; run it idle).
 ## Raw go test output goes to raw.bench.txt, the benchstat comparisons to stat.bench.txt.
@@ -119,6 +121,23 @@ bench: tools jaeger
 	done
 	set -o pipefail; { for f in $(BENCH_CMP); do echo "### $$f"; $(BENCHSTAT) -filter "$$f" -col /mode raw.bench.txt || exit 1; echo; done; \
 		echo "### exporter/jsonfile"; $(BENCHSTAT) -filter '.name:/^Exporter/' raw.bench.txt; } | tee stat.bench.txt
+
+## bench-collector: the collector's benchmarks behind BENCHMARKS.md's "Issue 12" (~10 min idle):
+## end to end through the built collector beside Jaeger (files in $TMPDIR, as users run it), and
+## the escrowjson exporter in-process against exporter/jsonfile (files on tmpfs, /dev/shm, so that
+## the front ends and not the disk are compared). Six interleaved rounds; raw output goes to
+## raw.bench-collector.txt, the comparisons to stat.bench-collector.txt.
+COLLECTOR_BENCH_CMP := .name:Throughput .name:FrontEnds .name:BufferedPerEscrow
+bench-collector: jaeger collector
+	@echo "bench-collector: $$(nproc) cores, $$($(GO) version); load average $$(cut -d' ' -f1-3 /proc/loadavg)"
+	rm -f raw.bench-collector.txt
+	set -o pipefail; for round in 1 2 3 4 5 6; do \
+		(cd collector && $(GO) test -run '^$$' -bench . -benchtime=1000x -count=1 -timeout 30m ./benchmarks/ && \
+		 TMPDIR=/dev/shm $(GO) test -run '^$$' -bench . -benchtime=1000x -count=1 -timeout 30m ./escrowjsonexporter/) | tee -a raw.bench-collector.txt || exit 1; \
+	done
+	set -o pipefail; { for f in $(COLLECTOR_BENCH_CMP); do echo "### $$f"; $(BENCHSTAT) -filter "$$f" -col /mode raw.bench-collector.txt || exit 1; echo; done; \
+		echo "### .name:InFlightMemory"; $(BENCHSTAT) -filter .name:InFlightMemory -col /held raw.bench-collector.txt; echo; \
+		echo "### .name:FromPdata"; $(BENCHSTAT) -filter .name:FromPdata raw.bench-collector.txt; } | tee stat.bench-collector.txt
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeReply -fuzztime 60s ./walletrpc
