@@ -79,8 +79,11 @@ func send(tb testing.TB, exp sdktrace.SpanExporter, bs [][]sdktrace.ReadOnlySpan
 }
 
 // collectorConfig writes the shipped deploy/collector/config.yaml with the
-// traces pipeline's exporters cut to escrowjson (receiver otlp,
-// processors groupbytrace and batch as shipped) and returns its path.
+// traces pipeline cut to what issue 12 measures: receiver otlp, processors
+// groupbytrace and batch as shipped, exporter escrowjson. The
+// cross-process detector (walletpollution), which holds every batch for
+// its decision window, is measured on its own in walletpollutionprocessor.
+// It returns the config's path.
 func collectorConfig(tb testing.TB) string {
 	tb.Helper()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "deploy", "collector", "config.yaml"))
@@ -98,6 +101,7 @@ func collectorConfig(tb testing.TB) string {
 	}
 	conf["exporters"] = map[string]any{"escrowjson": exporters["escrowjson"]}
 	traces["exporters"] = []string{"escrowjson"}
+	traces["processors"] = []string{"groupbytrace", "batch"}
 	out, err := yaml.Marshal(conf)
 	if err != nil {
 		tb.Fatal(err)
