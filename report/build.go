@@ -161,6 +161,7 @@ func buildEscrow(in Input) *Escrow {
 			p := &Pollution{
 				Escrow: e, Time: ev.Timestamp, Role: ev.Role, Reason: d.Reason, WalletID: d.WalletID,
 				Expected: d.ExpectedWallet, Actual: d.ActualWallet, Endpoint: d.Endpoint, Port: port, OtherID: d.OtherEscrowID,
+				DetectedBy: d.DetectedBy, OtherInstance: d.OtherServiceInstanceID,
 			}
 			if p.Port == 0 {
 				p.Port = portOf(d.Endpoint)
@@ -291,6 +292,11 @@ func (r *Report) summarize() {
 		s.Events += e.EventCount
 		if len(e.Pollution) > 0 {
 			s.Polluted++
+		}
+		for _, p := range e.Pollution {
+			if p.ByCollector() {
+				s.ByCollector++
+			}
 		}
 	}
 }

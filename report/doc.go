@@ -28,4 +28,11 @@
 // which the format leaves out), and a pollution event says which wallet the
 // instrumentation saw open. On an endpoint only one escrow uses, its wallet
 // is open from its first to its last event there.
+//
+// A pollution event was found either by the process that made the call
+// (its Tracker or its snapshots) or, across processes, by the escrowtrace
+// collector's walletpollution processor, which sees every process's calls
+// to a shared wallet-rpc: the event then says detected_by "collector" and
+// names the other process's service.instance.id (Pollution.DetectedBy,
+// Pollution.OtherInstance; Summary.ByCollector counts them).
 package report

@@ -1,5 +1,7 @@
 package report
 
+import "github.com/escrowtrace/escrowtrace/escrowconv"
+
 // Report is the analysis of a set of escrows. Times are unix ms.
 type Report struct {
 	Escrows   []*Escrow   // by start time; Escrow.N is the place here, from 1
@@ -21,6 +23,10 @@ type Summary struct {
 	Snapshots   int
 	Pollution   int // events
 	Polluted    int // escrows with at least one
+	// ByCollector is how many of the Pollution events the escrowtrace
+	// collector found (Pollution.ByCollector): calls that met a wallet
+	// another process opened, which no process saw.
+	ByCollector int
 	Events      int
 }
 
@@ -100,6 +106,14 @@ type Pollution struct {
 	Port     int
 	OtherID  string  // the escrow that opened the actual wallet, as the event names it
 	Other    *Escrow // that escrow, when it is in the report
+	// DetectedBy is who found it: "" for the process that made the call
+	// (its own files and Tracker), escrowconv.DetectedByCollector for the
+	// escrowtrace collector, which sees every process's calls.
+	DetectedBy string
+	// OtherInstance is the service.instance.id of the process that opened
+	// the actual wallet, as the collector names it; "" in a process's own
+	// findings.
+	OtherInstance string
 	// Call is the call of Escrow that met the wrong wallet, when the file
 	// has it; else Snapshot is the snapshot during which it happened (its
 	// calls are not in the file).
@@ -112,6 +126,10 @@ type Pollution struct {
 	Cause     *Call
 	CauseTime int64
 }
+
+// ByCollector reports whether the escrowtrace collector found p, across
+// processes, rather than the process that made the call.
+func (p *Pollution) ByCollector() bool { return p.DetectedBy == escrowconv.DetectedByCollector }
 
 // ErrorFinal is an escrow's ERROR_FINAL event.
 type ErrorFinal struct {

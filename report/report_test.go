@@ -382,3 +382,74 @@ func TestRoundTracker(t *testing.T) {
 		t.Errorf("rounds %v, want %v", got, want)
 	}
 }
+
+// Files the collector wrote for escrows of two processes (synthetic):
+// each pollution event says who found it, the collector's naming the other
+// process, and both are joined to the escrow and the open that caused them.
+func TestCrossProcessFindings(t *testing.T) {
+	paths, err := synth.WriteFiles(t.TempDir(), synth.CrossProcess())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := load(t, paths...)
+	if r.Summary.Pollution != 2 || r.Summary.ByCollector != 1 || r.Summary.Polluted != 1 {
+		t.Fatalf("summary %+v; want 2 pollution events in 1 escrow, 1 by the collector", r.Summary)
+	}
+	a, err := r.Escrow(synth.ProcA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Pollution) != 2 {
+		t.Fatalf("escrow A: %d pollution events", len(a.Pollution))
+	}
+	byCollector, own := a.Pollution[0], a.Pollution[1]
+	if !byCollector.ByCollector() || byCollector.DetectedBy != escrowconv.DetectedByCollector || byCollector.OtherInstance != synth.Instance2 {
+		t.Errorf("the collector's finding: detected by %q, other instance %q", byCollector.DetectedBy, byCollector.OtherInstance)
+	}
+	if own.ByCollector() || own.DetectedBy != "" || own.OtherInstance != "" {
+		t.Errorf("the process's own finding: detected by %q, other instance %q", own.DetectedBy, own.OtherInstance)
+	}
+	for _, tc := range []struct {
+		p     *report.Pollution
+		other string
+		hit   string
+	}{{byCollector, synth.ProcB, "prepare_multisig"}, {own, synth.ProcC, "make_multisig"}} {
+		if tc.p.Other == nil || tc.p.Other.ID != tc.other || tc.p.Cause == nil || tc.p.Cause.Escrow != tc.p.Other ||
+			tc.p.Cause.Method != "open_wallet" || tc.p.Call == nil || tc.p.Call.Method != tc.hit {
+			t.Errorf("finding on %s not joined to escrow %s's open: %+v", tc.hit, tc.other, tc.p)
+		}
+	}
+	// A process's own files say nothing of a collector.
+	if s := load(t, sharedRun).Summary; s.ByCollector != 0 || s.Pollution == 0 {
+		t.Errorf("a process's own files: %d pollution events, %d by the collector", s.Pollution, s.ByCollector)
+	}
+}
+
+// A real run of 2 processes × 2 escrows on shared wallet-rpcs, files
+// written by the escrowtrace collector: the collector's 26 findings name the
+// other process (one of two) and are joined to the other escrow and to the
+// call or snapshot they hit.
+func TestRealProcessesRun(t *testing.T) {
+	r := load(t, "testdata/processes2")
+	if s := r.Summary; s.Escrows != 4 || s.Pollution != 77 || s.ByCollector != 26 || s.Polluted != 4 {
+		t.Fatalf("summary %+v; want 4 escrows, 77 pollution events, 26 by the collector", s)
+	}
+	instances := map[string]bool{}
+	for _, e := range r.Escrows {
+		for _, p := range e.Pollution {
+			if !p.ByCollector() {
+				continue
+			}
+			instances[p.OtherInstance] = true
+			// Many hit a snapshot's reads, which the file does not list
+			// as calls; the other escrow's open is often a snapshot's
+			// re-open, not in its file either.
+			if p.Other == nil || p.Other == e || (p.Call == nil && p.Snapshot == nil) {
+				t.Errorf("escrow #%d: the collector's finding not joined to the escrow that opened %s and to what it hit: %+v", e.N, p.Actual, p)
+			}
+		}
+	}
+	if len(instances) != 2 || instances[""] {
+		t.Errorf("the collector's findings name service instances %v, want the two processes'", instances)
+	}
+}

@@ -55,6 +55,12 @@ type demo struct {
 	stdout, stderr io.Writer
 	log            *progress
 	jaeger         bool // the traces go to a Jaeger: print search URLs
+
+	// With --processes: each worker's service.instance.id → its number,
+	// to name the process of the collector's findings; and whether the
+	// collector is the user's (OTEL_EXPORTER_OTLP_ENDPOINT).
+	instances         map[string]int
+	externalCollector bool
 }
 
 // result is how one escrow went.

@@ -48,13 +48,16 @@
 // subcommand not in the usage, worker.go describes its protocol on stdin
 // and stdout), once per process, and hands each its share of the escrows;
 // all escrows start together across the processes. Each worker sets up
-// its own SDK with otelsetup.Setup (its own service.instance.id and
-// process.pid) and exports OTLP to an escrowtrace collector, with
+// its own SDK with otelsetup.Setup (its own service.instance.id, which the
+// demo chooses and passes in OTEL_RESOURCE_ATTRIBUTES, and process.pid)
+// and exports OTLP to an escrowtrace collector, with
 // otelsetup.WithoutFiles: the collector's escrowjson exporter writes the
 // legacy files, into --out. In-process pollution detection stays in each
 // worker. The wallet-rpc processes are the demo's: with --rpc shared all
 // workers use the same three (and --safe's lock, which is per process, no
-// longer prevents the race).
+// longer prevents the race), and the collector's walletpollution processor,
+// which sees every worker's calls, finds the pollution no worker sees: a
+// call that met a wallet another process opened.
 //
 // The collector is the one OTEL_EXPORTER_OTLP_ENDPOINT names (it must
 // answer when the demo starts, and --out must be its directory), else one
@@ -65,7 +68,11 @@
 // to 127.0.0.1:4317 when a local Jaeger answers there, else to none. After
 // the workers exit the demo waits (at most 30 s) for the collector's files,
 // stops its collector (SIGTERM: it writes what it still holds) and reports
-// from the files as without --processes, with the process of each escrow.
+// from the files as without --processes, with the process of each escrow
+// and how many of its pollution events the collector found (detected_by
+// "collector"); the verdict counts those found in the processes and those
+// found by the collector apart, and the collector's are listed apart,
+// each naming the process that switched the wallet.
 // A worker that dies is named, and its escrows are reported lost, with the
 // _PARTIAL file the collector wrote from what the worker had exported (a
 // collector the demo did not start writes it when it stops). An

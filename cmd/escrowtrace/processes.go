@@ -10,10 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
@@ -37,6 +40,10 @@ const (
 	// shutdown takes up to shutdownTimeout.
 	workerStopTimeout = shutdownTimeout + 15*time.Second
 )
+
+// envResourceAttributes is the SDK's variable for resource attributes,
+// key=value pairs separated by commas.
+const envResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
 
 // sink is where the workers' traces go.
 type sink struct {
@@ -152,6 +159,7 @@ func (d *demo) runProcesses(ctx context.Context) (err error) {
 	} else {
 		d.log.Printf("collector: %s, from OTEL_EXPORTER_OTLP_*; its escrowjson exporter must write into --out %s", s.external, out)
 		d.jaeger = true
+		d.externalCollector = true
 	}
 	d.log.Printf("instrumentation on in each process: OTLP to the collector, no files of their own (otelsetup.WithoutFiles)")
 
@@ -174,6 +182,10 @@ func (d *demo) runProcesses(ctx context.Context) (err error) {
 
 	ws, err := d.startWorkers(ctx, exe, s.workerEnv(col), plans)
 	defer stopWorkers(ws)
+	d.instances = map[string]int{}
+	for _, w := range ws {
+		d.instances[w.instance] = w.n
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return interruption(ctx)
@@ -230,6 +242,9 @@ type workerProc struct {
 	plans []escrowPlan
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	// instance is its service.instance.id, which the demo gives it, so
+	// that the collector's findings name the process.
+	instance string
 
 	ready  chan struct{} // closed at its {"ready":true}
 	exited chan struct{} // closed once its output is read and it is reaped
@@ -278,7 +293,14 @@ func (d *demo) startWorkers(ctx context.Context, exe string, env []string, plans
 
 func (d *demo) startWorker(exe string, env []string, w *workerProc) error {
 	w.cmd = exec.Command(exe, workerCommand)
-	w.cmd.Env = env
+	// Its own service.instance.id, after any the environment gives: the
+	// last value of a key wins, and two workers must never share one.
+	w.instance = uuid.NewString()
+	attrs := "service.instance.id=" + w.instance
+	if v := os.Getenv(envResourceAttributes); v != "" {
+		attrs = v + "," + attrs
+	}
+	w.cmd.Env = append(slices.Clip(env), envResourceAttributes+"="+attrs)
 	// Killed if the demo dies; a Ctrl-C reaches it with the demo (one
 	// process group), and the demo also closes its stdin.
 	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

@@ -190,15 +190,16 @@ func runProcesses(t *testing.T, jaeger *jaegertest.Instance, extraEnv []string, 
 }
 
 // summaryRow returns the summary's fields for an escrow: number, process,
-// result, rounds, pollution, file.
+// result, rounds, pollution, file, and how many of the pollution events
+// the collector found.
 func summaryRow(t *testing.T, stdout, id string) []string {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^\s*(\d+)\s+` + regexp.QuoteMeta(id) + `\s+(\d+)\s+(ok|failed[^\n]*?|lost[^\n]*?)\s+(\d)/3\s+(\d+)\s+\S+\s+(escrow_\S+) ✓ \d+ events`).FindStringSubmatch(stdout)
+	m := regexp.MustCompile(`(?m)^\s*(\d+)\s+` + regexp.QuoteMeta(id) + `\s+(\d+)\s+(ok|failed[^\n]*?|lost[^\n]*?)\s+(\d)/3\s+(\d+)\s+(\d+)\s+\S+\s+(escrow_\S+) ✓ \d+ events`).FindStringSubmatch(stdout)
 	if m == nil {
 		t.Errorf("no summary row for escrow %s", id)
-		return make([]string, 6)
+		return make([]string, 7)
 	}
-	return m[1:]
+	return []string{m[1], m[2], m[3], m[4], m[5], m[7], m[6]}
 }
 
 // jaegerTrace returns the escrow's one trace in Jaeger, waiting for it.
@@ -279,8 +280,8 @@ func TestDemoProcesses(t *testing.T) {
 				t.Errorf("stderr does not say that process %d ran escrow %s", proc, id)
 			}
 			row := summaryRow(t, r.stdout, id)
-			if row[1] != fmt.Sprint(proc) || row[2] != "ok" || row[3] != "3" {
-				t.Errorf("summary row of escrow %s: %v; want process %d, ok, 3 rounds", id, row, proc)
+			if row[1] != fmt.Sprint(proc) || row[2] != "ok" || row[3] != "3" || row[4] != "0" || row[6] != "0" {
+				t.Errorf("summary row of escrow %s: %v; want process %d, ok, 3 rounds, no pollution, none by the collector", id, row, proc)
 			}
 			// In Jaeger, from that worker's SDK: the whole escrow.
 			tr := jaegerTrace(t, jaeger, service, id)
@@ -339,6 +340,43 @@ func TestDemoProcesses(t *testing.T) {
 			!strings.Contains(r.stdout, "--safe's lock holds within a process only") {
 			t.Error("the demo does not say that the lock does not hold across processes")
 		}
+		// What the collector found (the race decides how much) is told
+		// apart from what the processes found, as the files say.
+		var inFiles, byCollector int
+		for _, f := range r.files {
+			for _, ev := range f.events {
+				if p, ok := ev.Details.(*escrowjson.CachePollution); ok {
+					inFiles++
+					if p.DetectedBy == escrowconv.DetectedByCollector {
+						byCollector++
+					}
+				}
+			}
+		}
+		column := 0
+		for id := range r.ranBy {
+			n, _ := strconv.Atoi(summaryRow(t, r.stdout, id)[6])
+			column += n
+		}
+		for _, want := range []string{
+			fmt.Sprintf("  found in the processes:  %d ", inFiles-byCollector),
+			fmt.Sprintf("  found by the collector:  %d (no process saw them", byCollector),
+		} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("stdout lacks %q", want)
+			}
+		}
+		if column != byCollector {
+			t.Errorf("the summary's column says the collector found %d, the files %d", column, byCollector)
+		}
+		// Each of them names the other process: one escrow per process.
+		if byCollector > 0 {
+			listed := regexp.MustCompile(`(?m)^  escrow \d \w+: .*\(opened by escrow \d in process \d\)$`).FindAllString(r.stdout, -1)
+			if len(listed) == 0 || !strings.Contains(r.stdout, "Cache pollution found by the collector (another process switched the wallet") {
+				t.Errorf("%d findings of the collector, none listed with its process", byCollector)
+			}
+		}
+		t.Logf("%d pollution events, %d found by the collector", inFiles, byCollector)
 	})
 
 	// A worker that dies mid-escrow (ESCROWTRACE_DEMO_CRASH: SIGKILL right

@@ -69,6 +69,11 @@ type fileStats struct {
 	calls, failedCalls, snapshots, pollution int
 	rounds                                   int // rounds completed, from the POST_* snapshots
 	errFinal                                 *escrowjson.ErrorFinal
+
+	// byCollector counts the pollution events the escrowtrace collector
+	// found (detected_by "collector"): calls that met a wallet another
+	// process had opened, which no process saw.
+	byCollector int
 }
 
 // completes says which round a snapshot point closes.
@@ -101,6 +106,9 @@ func statsOf(events []escrowjson.Event) fileStats {
 			}
 		case *escrowjson.CachePollution:
 			s.pollution++
+			if byCollector(d) {
+				s.byCollector++
+			}
 		case *escrowjson.ErrorFinal:
 			s.errFinal = d
 		}
@@ -174,7 +182,11 @@ func writeTimeline(w io.Writer, id string, events []escrowjson.Event) {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", at, roundCol(rounds.Snapshot(ev.EventType)), "all",
 				"snapshot "+strings.TrimPrefix(ev.EventType, "SNAPSHOT_"), snapshotTook(group), snapshotNote(group))
 		case *escrowjson.CachePollution:
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(rounds.Round()), ev.Role, "⚠ cache pollution", pollutionText(d, nil))
+			text := pollutionText(d, nil, nil)
+			if byCollector(d) {
+				text += "; found by the collector"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(rounds.Round()), ev.Role, "⚠ cache pollution", text)
 		case *escrowjson.ErrorFinal:
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t\t%s\n", at, roundCol(d.Context.Round), ev.Role,
 				"✗ setup failed", fmt.Sprintf("%s (%s): %s", d.Context.Operation, d.Context.WalletID, oneLine(d.Error)))
@@ -182,8 +194,12 @@ func writeTimeline(w io.Writer, id string, events []escrowjson.Event) {
 	}
 	_ = tw.Flush()
 	s := statsOf(events)
-	fmt.Fprintf(w, "\n%d events: %d RPC calls (%d failed), %d wallet snapshots, %d cache pollution events\n",
+	fmt.Fprintf(w, "\n%d events: %d RPC calls (%d failed), %d wallet snapshots, %d cache pollution events",
 		len(events), s.calls, s.failedCalls, s.snapshots, s.pollution)
+	if s.byCollector > 0 {
+		fmt.Fprintf(w, " (%d found by the collector)", s.byCollector)
+	}
+	fmt.Fprintln(w)
 }
 
 func roundCol(r int) string {
@@ -239,9 +255,15 @@ func roleRank(role string) int {
 	return len(roles)
 }
 
+// byCollector reports whether the escrowtrace collector found p, across
+// processes, rather than the process that made the call.
+func byCollector(p *escrowjson.CachePollution) bool {
+	return p.DetectedBy == escrowconv.DetectedByCollector
+}
+
 // pollutionText describes a pollution event; names maps escrow ids to their
-// numbers in the summary.
-func pollutionText(p *escrowjson.CachePollution, names map[string]string) string {
+// numbers in the summary, procs service.instance.ids to process numbers.
+func pollutionText(p *escrowjson.CachePollution, names map[string]string, procs map[string]int) string {
 	var b strings.Builder
 	b.WriteString(p.Reason)
 	if p.Endpoint != "" {
@@ -258,7 +280,15 @@ func pollutionText(p *escrowjson.CachePollution, names map[string]string) string
 		if n, ok := names[other]; ok {
 			other = n // the summary's number
 		}
-		fmt.Fprintf(&b, " (opened by escrow %s)", other)
+		b.WriteString(" (opened by escrow " + other)
+		if p.OtherServiceInstanceID != "" {
+			if n, ok := procs[p.OtherServiceInstanceID]; ok {
+				fmt.Fprintf(&b, " in process %d", n)
+			} else {
+				b.WriteString(" in service instance " + p.OtherServiceInstanceID)
+			}
+		}
+		b.WriteString(")")
 	}
 	return oneLine(b.String())
 }
@@ -279,7 +309,7 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	}
 
 	var problems []error
-	var failed, polluted, pollutionEvents int
+	var failed, polluted, pollutionEvents, foundByCollector int
 	names := map[string]string{}
 	for i, r := range results {
 		names[r.plan.id] = fmt.Sprint(i + 1)
@@ -307,6 +337,7 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 		}
 		stats[i] = statsOf(f.events)
 		pollutionEvents += stats[i].pollution
+		foundByCollector += stats[i].byCollector
 		if stats[i].pollution > 0 {
 			polluted++
 		}
@@ -328,7 +359,12 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	if !single {
 		d.writeSummary(w, results, files, stats)
 		if pollutionEvents > 0 {
-			d.writePollution(w, results, files, names)
+			if pollutionEvents > foundByCollector {
+				d.writePollution(w, results, files, names, false, foundByCollector > 0)
+			}
+			if foundByCollector > 0 {
+				d.writePollution(w, results, files, names, true, true)
+			}
 		}
 	}
 
@@ -365,10 +401,17 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 	unsafeShared := d.opts.rpc == layoutShared && (!d.opts.safe || crossProcess)
 	switch {
 	case !single && crossProcess:
-		fmt.Fprintf(w, "\n%d of %d escrows failed; %d cache pollution events in %d escrows, as detected in their processes.\n"+
-			"The processes share the wallet-rpcs: --safe's lock holds within a process only, and a process sees\n"+
-			"its own calls only, so a wallet that another process switched under an escrow goes undetected there.\n",
-			failed, len(results), pollutionEvents, polluted)
+		fmt.Fprintf(w, "\n%d of %d escrows failed; %d cache pollution events in %d escrows:\n"+
+			"  found in the processes:  %d (by their Trackers, which see their own calls, and their snapshots)\n"+
+			"  found by the collector:  %d (no process saw them: another process switched the wallet)\n"+
+			"The processes share the wallet-rpcs, and --safe's lock holds within a process only. A process sees its\n"+
+			"own calls only; the collector's walletpollution processor sees every process's calls to a wallet-rpc\n"+
+			"and finds the calls that met a wallet another process had opened.\n",
+			failed, len(results), pollutionEvents, polluted, pollutionEvents-foundByCollector, foundByCollector)
+		if foundByCollector == 0 && d.externalCollector {
+			fmt.Fprintf(w, "The collector found none: is walletpollution the first processor of its traces pipeline\n"+
+				"(deploy/collector/config.yaml)?\n")
+		}
 	case !single && unsafeShared && pollutionEvents > 0:
 		fmt.Fprintf(w, "\nCache pollution: %d events in %d of %d escrows, %d failed. Escrows sharing a wallet-rpc switched its\n"+
 			"open wallet under each other. Run again with --safe: otelmsig.WithEndpointLock holds a lock per\n"+
@@ -392,12 +435,21 @@ func (d *demo) report(dir string, results []result, exportErr error) error {
 
 func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, stats []fileStats) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	// With --processes, which process ran each escrow.
+	// With --processes, which process ran each escrow, and how many of
+	// its pollution events the collector found.
 	procHead, proc := "", func(result) string { return "" }
+	collectorHead, collector := "", func(int, string) string { return "" }
 	if d.opts.processes > 0 {
 		procHead, proc = "process\t", func(r result) string { return fmt.Sprintf("%d\t", r.process) }
+		collectorHead = "by collector\t"
+		collector = func(i int, pollution string) string {
+			if pollution == "-" {
+				return "-\t"
+			}
+			return fmt.Sprintf("%d\t", stats[i].byCollector)
+		}
 	}
-	fmt.Fprintln(tw, " #\tescrow\t"+procHead+"result\trounds\tpollution\ttook\tfile\t")
+	fmt.Fprintln(tw, " #\tescrow\t"+procHead+"result\trounds\tpollution\t"+collectorHead+"took\tfile\t")
 	for i, r := range results {
 		res := "ok"
 		if r.err != nil {
@@ -421,28 +473,37 @@ func (d *demo) writeSummary(w io.Writer, results []result, files []escrowFile, s
 				file += fmt.Sprintf(" + %s %d events", filepath.Base(f.partial), f.partialEvents)
 			}
 		}
-		fmt.Fprintf(tw, "%2d\t%s\t%s%s\t%s\t%s\t%v\t%s\t\n", i+1, r.plan.id, proc(r), res, rounds, pollution,
+		fmt.Fprintf(tw, "%2d\t%s\t%s%s\t%s\t%s\t%s%v\t%s\t\n", i+1, r.plan.id, proc(r), res, rounds, pollution, collector(i, pollution),
 			r.took.Round(time.Millisecond), file)
 	}
 	_ = tw.Flush()
 }
 
 // writePollution lists the pollution events of the files, a few per
-// escrow, so that every escrow's side of the race shows.
-func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile, names map[string]string) {
-	fmt.Fprintln(w, "\nCache pollution detected (from the trace files):")
+// escrow, so that every escrow's side of the race shows: those the
+// processes found, or (collector) those the collector found.
+// split says that the collector's are listed apart.
+func (d *demo) writePollution(w io.Writer, results []result, files []escrowFile, names map[string]string, collector, split bool) {
+	switch {
+	case collector:
+		fmt.Fprintln(w, "\nCache pollution found by the collector (another process switched the wallet; no process saw it):")
+	case split:
+		fmt.Fprintln(w, "\nCache pollution found in the processes (from the trace files):")
+	default:
+		fmt.Fprintln(w, "\nCache pollution detected (from the trace files):")
+	}
 	perEscrow := max(2, maxPollutionLines/len(results))
 	for i := range results {
 		shown, total := 0, 0
 		for _, ev := range files[i].events {
 			p, ok := ev.Details.(*escrowjson.CachePollution)
-			if !ok {
+			if !ok || byCollector(p) != collector {
 				continue
 			}
 			total++
 			if shown < perEscrow {
 				shown++
-				fmt.Fprintf(w, "  escrow %d %s: %s\n", i+1, ev.Role, pollutionText(p, names))
+				fmt.Fprintf(w, "  escrow %d %s: %s\n", i+1, ev.Role, pollutionText(p, names, d.instances))
 			}
 		}
 		if total > shown {

@@ -25,9 +25,11 @@ import (
 // again as `escrowtrace demo-worker`, a subcommand not in the usage. It
 // sets up its own SDK with otelsetup.Setup from the environment the demo
 // gives it (OTLP to the collector, WithoutFiles: the collector writes the
-// files), runs the escrows it is given on the demo's wallet-rpcs with the
-// usual instrumentation (in-process pollution detection included), and
-// reports back. It talks to the demo over its standard streams, one JSON
+// files; a service.instance.id the demo chose, in OTEL_RESOURCE_ATTRIBUTES,
+// by which the demo names the process in the collector's findings), runs
+// the escrows it is given on the demo's wallet-rpcs with the usual
+// instrumentation (in-process pollution detection included), and reports
+// back. It talks to the demo over its standard streams, one JSON
 // value per line:
 //
 //	stdin   a workerJob; then a workerStart once every worker is ready, so

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/escrowtrace/escrowtrace/collector/collectortest"
+	"github.com/escrowtrace/escrowtrace/collector/walletpollutionprocessor"
 	"github.com/escrowtrace/escrowtrace/escrowconv"
 	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/internal/jaegertest"
@@ -118,6 +119,15 @@ func TestRealProcesses(t *testing.T) {
 		if len(evs) != 45 {
 			t.Errorf("escrow %s: %d events, want 45", id, len(evs))
 		}
+	}
+	// Dedicated wallet-rpcs: no wallet is ever switched, so neither the
+	// processes nor the collector's walletpollution processor, which saw
+	// every call, found pollution.
+	if found, inProcess := collectorFindings(files); len(found)+inProcess != 0 {
+		t.Errorf("dedicated wallet-rpcs, yet %d pollution events found in the processes and %d by the collector: %+v", inProcess, len(found), found)
+	}
+	if n := metric(ctx, t, c, walletpollutionprocessor.MetricFindings, nil); n != 0 {
+		t.Errorf("the collector counted %v findings on dedicated wallet-rpcs", n)
 	}
 
 	// Jaeger: every span the collector took went on, and each escrow's

@@ -157,6 +157,12 @@ func pollutionLog(p *report.Pollution) jaegerv1.Log {
 	if p.Other != nil {
 		f = append(f, str("pollution.other_escrow", fmt.Sprintf("escrow #%d", p.Other.N)))
 	}
+	if p.OtherInstance != "" {
+		f = append(f, str("pollution.other_service_instance_id", p.OtherInstance))
+	}
+	if p.DetectedBy != "" {
+		f = append(f, str("pollution.detected_by", p.DetectedBy))
+	}
 	return jaegerv1.Log{Timestamp: p.Time * 1000, Fields: f}
 }
 

@@ -187,6 +187,19 @@ func TestBrowserHostile(t *testing.T) {
 	}
 }
 
+// A marker of a finding of the collector says so when clicked, with the
+// other process's service instance.
+func TestBrowserCrossProcess(t *testing.T) {
+	p := open(t, writePage(t, report.Build(synth.CrossProcess())), "crossprocess.png")
+	if len(p.console) > 0 || len(p.requests) > 0 {
+		t.Errorf("console %q, requests %q", p.console, p.requests)
+	}
+	want := "found by the collector (no process saw it): opened in service instance " + synth.Instance2
+	if p.markers != 2 || !strings.Contains(p.pinText, want) {
+		t.Errorf("%d markers; clicking the first pinned %q, want it to say %q", p.markers, p.pinText, want)
+	}
+}
+
 func TestBrowserTwentyEscrows(t *testing.T) {
 	r := report.Build(synth.Escrows(20, 1))
 	p := open(t, writePage(t, r), "synthetic20.png")

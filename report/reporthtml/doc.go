@@ -9,7 +9,8 @@
 // RPC call as a bar in its escrow's colour (hover for method, role,
 // duration and error; click to pin); every cache-pollution event as a red
 // marker on its lane, joined by a curve to the call of the escrow that
-// opened the wrong wallet; RPC statistics per method; each escrow's rounds,
+// opened the wrong wallet (one the escrowtrace collector found across
+// processes says so, with the other process's service instance); RPC statistics per method; each escrow's rounds,
 // calls, snapshot progression per role and errors with their ERROR_FINAL
 // context; and the comparison of two escrows' event sequences.
 //

@@ -182,6 +182,8 @@ type pollJS struct {
 	Time     int64  `json:"t"`
 	Cause    string `json:"cause"`
 	Hit      string `json:"hit"`
+	By       string `json:"by,omitempty"`    // detected_by: "collector", or "" for the process itself
+	OtherIn  string `json:"oinst,omitempty"` // the other process's service.instance.id
 }
 
 type escrowView struct {
@@ -256,7 +258,7 @@ func build(r *report.Report, opts Options) *page {
 		for _, pe := range e.Pollution {
 			pollIdx[pe] = len(p.Data.Pollution)
 			pj := pollJS{E: e.N, Role: pe.Role, Reason: pe.Reason, Expected: pe.Expected, Actual: pe.Actual,
-				Endpoint: pe.Endpoint, OtherID: pe.OtherID, Time: pe.Time - r.Start}
+				Endpoint: pe.Endpoint, OtherID: pe.OtherID, Time: pe.Time - r.Start, By: pe.DetectedBy, OtherIn: pe.OtherInstance}
 			if pe.Other != nil {
 				pj.Other = pe.Other.N
 			}
@@ -529,6 +531,10 @@ func verdict(r *report.Report) string {
 		failed = fmt.Sprintf("all %d escrows ok", s.Escrows)
 	}
 	switch {
+	case s.Pollution > 0 && s.ByCollector > 0:
+		return fmt.Sprintf("Race: escrows switched each other's wallets on %d shared wallet-rpc endpoint%s — %d cache-pollution events in %d escrows, "+
+			"%d of them found by the collector (another process switched the wallet; no process saw it); %s.",
+			shared, plural(shared), s.Pollution, s.Polluted, s.ByCollector, failed)
 	case s.Pollution > 0:
 		return fmt.Sprintf("Race: escrows switched each other's wallets on %d shared wallet-rpc endpoint%s — %d cache-pollution events in %d escrows; %s.",
 			shared, plural(shared), s.Pollution, s.Polluted, failed)

@@ -268,3 +268,46 @@ func BenchmarkWrite100Escrows(b *testing.B) {
 	}
 	b.ReportMetric(float64(buf.Len()), "bytes/page")
 }
+
+// The collector's findings say so on the page, with the other process's
+// service instance: the card, the escrow's list, the verdict and the data
+// the marker's tooltip reads. The process's own findings do not.
+func TestCrossProcessFindingsPage(t *testing.T) {
+	d := parse(t, page(t, report.Build(synth.CrossProcess())))
+	if n := d.byID("n-by-collector"); n == nil || text(n) != "1 found by the collector" {
+		t.Errorf("pollution card: %v", d.byID("n-pollution"))
+	}
+	if v := text(d.byID("verdict")); !strings.Contains(v, "2 cache-pollution events in 1 escrows, 1 of them found by the collector (another process switched the wallet; no process saw it)") {
+		t.Errorf("verdict %q", v)
+	}
+	var items []string
+	for _, li := range d.all(func(n *html.Node) bool { return n.Data == "li" && n.Parent != nil && hasClass(n.Parent, "poll") }) {
+		items = append(items, strings.Join(strings.Fields(text(li)), " "))
+	}
+	if len(items) != 2 {
+		t.Fatalf("pollution items %q, want 2", items)
+	}
+	if want := "found by the collector; the other process: service instance " + synth.Instance2; !strings.HasSuffix(items[0], want) {
+		t.Errorf("the collector's finding reads %q, want it to end %q", items[0], want)
+	}
+	if strings.Contains(items[1], "collector") {
+		t.Errorf("the process's own finding reads %q", items[1])
+	}
+	var data struct {
+		Pollution []struct {
+			By    string `json:"by"`
+			OInst string `json:"oinst"`
+		} `json:"pollution"`
+	}
+	if err := json.Unmarshal([]byte(text(d.byID("report-data"))), &data); err != nil {
+		t.Fatal(err)
+	}
+	if len(data.Pollution) != 2 || data.Pollution[0].By != "collector" || data.Pollution[0].OInst != synth.Instance2 || data.Pollution[1].By != "" {
+		t.Errorf("data: %+v", data.Pollution)
+	}
+	// A process's own files: no word of a collector.
+	own := parse(t, page(t, sharedRun(t)))
+	if own.byID("n-by-collector") != nil || len(own.tagClass("span", "by")) != 0 || strings.Contains(text(own.byID("verdict")), "collector") {
+		t.Error("a page without the collector's findings mentions them")
+	}
+}

@@ -79,7 +79,8 @@
       "escrow " + esc(p.e) + " (" + p.r + ") on " + (p.ep || "?") + " at " + secs(p.t) + "\n" +
       "wanted " + (p.want || "?") + ", but " + (p.got || "?") + " was open\n" +
       "opened by " + (p.o ? "escrow " + esc(p.o) : p.oid ? "escrow " + p.oid + " (not in this report)" : "unknown") + (p.cause ? ", " + p.cause : "") +
-      (p.hit ? "\nhit " + p.hit : "");
+      (p.hit ? "\nhit " + p.hit : "") +
+      (p.by === "collector" ? "\nfound by the collector (no process saw it)" + (p.oinst ? ": opened in service instance " + p.oinst : "") : "");
   }
   function openText(o) {
     return "open wallet: " + (o.w || "?") + (o.r ? " (" + o.r + ")" : "") + "\n" +

@@ -3,6 +3,7 @@ package reporttext
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -123,8 +124,12 @@ func (p *printer) summary(r *report.Report) {
 		}
 	}
 	p.f("\nrounds reached: %s", strings.Join(rounds, ", "))
-	p.f("\n%d RPC calls (%d failed), %d snapshots, %d cache pollution events in %d escrow%s\n\n",
+	p.f("\n%d RPC calls (%d failed), %d snapshots, %d cache pollution events in %d escrow%s",
 		s.Calls, s.FailedCalls, s.Snapshots, s.Pollution, s.Polluted, plural(s.Polluted))
+	if s.ByCollector > 0 {
+		p.f(" (%d found by the collector, across processes: no process saw them)", s.ByCollector)
+	}
+	p.f("\n\n")
 	p.table(func(tw *tabwriter.Writer) {
 		fmt.Fprintln(tw, " #\tescrow\tresult\trounds\tcalls\tfailed\tpollution\ttook\tsource\t")
 		for _, e := range r.Escrows {
@@ -147,8 +152,15 @@ func (p *printer) pollution(r *report.Report) {
 		p.f("none detected\n")
 		return
 	}
+	// The collector's column only when it found some: a process's own
+	// files look as they always did.
+	byCollector := r.Summary.ByCollector > 0
 	p.table(func(tw *tabwriter.Writer) {
-		fmt.Fprintln(tw, "endpoint\tcalls\tescrows\tpollution\tmet the wrong wallet\topened it\t")
+		head := "endpoint\tcalls\tescrows\tpollution\t"
+		if byCollector {
+			head += "by collector\t"
+		}
+		fmt.Fprintln(tw, head+"met the wrong wallet\topened it\t")
 		for _, ep := range r.Endpoints {
 			victims, causes := map[int]int{}, map[string]int{}
 			var vOrder, cOrder []string
@@ -172,7 +184,17 @@ func (p *printer) pollution(r *report.Report) {
 			for i, c := range cOrder {
 				cs[i] = fmt.Sprintf("%s ×%d", c, causes[c])
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t\n", Clean(ep.Name), len(ep.Calls), len(ep.Escrows), len(ep.Pollution),
+			collector := ""
+			if byCollector {
+				n := 0
+				for _, pe := range ep.Pollution {
+					if pe.ByCollector() {
+						n++
+					}
+				}
+				collector = strconv.Itoa(n) + "\t"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s%s\t%s\t\n", Clean(ep.Name), len(ep.Calls), len(ep.Escrows), len(ep.Pollution), collector,
 				dash(strings.Join(vs, ", ")), dash(strings.Join(cs, ", ")))
 		}
 	})
@@ -226,6 +248,14 @@ func Describe(pe *report.Pollution) string {
 	case pe.Snapshot != nil:
 		fmt.Fprintf(&b, "; hit the %s snapshot", strings.TrimPrefix(Clean(pe.Snapshot.Point), "SNAPSHOT_"))
 	}
+	switch {
+	case pe.ByCollector() && pe.OtherInstance != "":
+		fmt.Fprintf(&b, "; found by the collector (opened in service instance %s)", Clean(pe.OtherInstance))
+	case pe.ByCollector():
+		b.WriteString("; found by the collector")
+	case pe.DetectedBy != "":
+		fmt.Fprintf(&b, "; found by %s", Clean(pe.DetectedBy))
+	}
 	return b.String()
 }
 
@@ -257,6 +287,9 @@ func (p *printer) timeline(e *report.Escrow) {
 		}
 		if len(c.Pollution) > 0 {
 			mark += fmt.Sprintf("  ⚠ met the wrong wallet (%d)", len(c.Pollution))
+			if slices.ContainsFunc(c.Pollution, (*report.Pollution).ByCollector) {
+				mark += " found by the collector"
+			}
 		}
 		lines = append(lines, line{c.Start, fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s", roundCol(c.Round), Clean(c.Role), c.Port, c.Method, took, mark)})
 	}

@@ -81,3 +81,29 @@ func TestEmpty(t *testing.T) {
 		t.Error(out)
 	}
 }
+
+// Findings of the collector say so, with the other process; the process's
+// own do not, and files without any keep the table as it was.
+func TestCrossProcessFindings(t *testing.T) {
+	r := report.Build(synth.CrossProcess())
+	out := render(t, r, reporttext.Options{Timelines: true})
+	for _, want := range []string{
+		"2 cache pollution events in 1 escrow (1 found by the collector, across processes: no process saw them)",
+		"endpoint         calls  escrows  pollution  by collector  met the wrong wallet  opened it",
+		"127.0.0.1:18100  6      3        2          1             #1 ×2                 #2 ×1, #3 ×1",
+		"escrow #1 buyer: wrong_wallet_open: wanted buyer-aaaaaaaa, buyer-bbbbbbbb was open (opened by escrow #2, its open_wallet at",
+		"; hit prepare_multisig; found by the collector (opened in service instance " + synth.Instance2 + ")\n",
+		"; hit make_multisig\n",
+		"⚠ met the wrong wallet (1) found by the collector",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "found by the collector (opened in"); n != 2 { // the pollution list and the timeline
+		t.Errorf("%d findings said to be the collector's, want 2 (list and timeline)", n)
+	}
+	if out := render(t, report.Build(synth.Escrows(3, 1)), reporttext.Options{}); strings.Contains(out, "collector") {
+		t.Error("a report without the collector's findings mentions the collector")
+	}
+}
