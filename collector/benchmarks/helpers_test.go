@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,27 +22,6 @@ import (
 	"github.com/escrowtrace/escrowtrace/collector/collectortest"
 	"github.com/escrowtrace/escrowtrace/collector/internal/escrowspans"
 )
-
-var (
-	tmplOnce sync.Once
-	tmplSpan []sdktrace.ReadOnlySpan
-	tmplErr  error
-)
-
-// template is one recorded successful escrow (escrowspans.Record), recorded
-// once per test binary.
-func template(tb testing.TB) []sdktrace.ReadOnlySpan {
-	tb.Helper()
-	tmplOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		tmplSpan, tmplErr = escrowspans.Record(ctx)
-	})
-	if tmplErr != nil {
-		tb.Fatal(tmplErr)
-	}
-	return tmplSpan
-}
 
 // batches returns escrows first..first+n-1, cloned from tmpl, in the SDK
 // batch processor's batches of 512 spans: the client's whole input, made

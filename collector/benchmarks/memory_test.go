@@ -48,7 +48,7 @@ import (
 // Past 4,095 the escrowjson exporter's max_pending_traces (4,096) writes
 // the oldest early and the benchmark fails.
 func BenchmarkInFlightMemory(b *testing.B) {
-	tmpl := template(b)
+	tmpl := escrowspans.Template(b)
 	for _, held := range []string{"groupbytrace", "escrowjson"} {
 		for _, gogc := range []string{"100", "10"} {
 			b.Run("held="+held+"/gogc="+gogc, func(b *testing.B) {

@@ -63,7 +63,7 @@ type target struct {
 // before the clock starts, about 120 KB per escrow: run it with
 // -benchtime=1000x, say, not a time.
 func BenchmarkThroughput(b *testing.B) {
-	tmpl := template(b)
+	tmpl := escrowspans.Template(b)
 	var jaegerNs float64
 	for _, mode := range []string{"jaeger", "collector"} {
 		b.Run("mode="+mode, func(b *testing.B) {

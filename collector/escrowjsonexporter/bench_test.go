@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,27 +28,6 @@ import (
 // end: the assembly, the JSON and the files are the same code. The
 // end-to-end figures, through the built collector, are in
 // collector/benchmarks.
-
-var (
-	tmplOnce sync.Once
-	tmplSpan []sdktrace.ReadOnlySpan
-	tmplErr  error
-)
-
-// benchTemplate is one recorded successful escrow (escrowspans.Record),
-// recorded once per test binary.
-func benchTemplate(tb testing.TB) []sdktrace.ReadOnlySpan {
-	tb.Helper()
-	tmplOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		tmplSpan, tmplErr = escrowspans.Record(ctx)
-	})
-	if tmplErr != nil {
-		tb.Fatal(tmplErr)
-	}
-	return tmplSpan
-}
 
 // frontEnd feeds one batch of spans to an exporter; prepare turns the
 // batch into the front end's input, outside the timer.
@@ -153,7 +131,7 @@ func batchesOf(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpan {
 // pdata), files written without fsync. An op is one escrow; mode=pdata
 // also reports x-sdk, its ns/op over mode=sdk's in the same run.
 func BenchmarkFrontEnds(b *testing.B) {
-	tmpl := benchTemplate(b)
+	tmpl := escrowspans.Template(b)
 	var sdkNs float64
 	for _, mode := range []string{"sdk", "pdata"} {
 		b.Run("mode="+mode, func(b *testing.B) {
@@ -210,7 +188,7 @@ func BenchmarkFrontEnds(b *testing.B) {
 // BenchmarkFromPdata: the pdata front end's own work for one escrow, the
 // conversion of its 115 spans to assembly.Span, alone.
 func BenchmarkFromPdata(b *testing.B) {
-	td, err := escrowspans.Traces(escrowspans.Clone(benchTemplate(b), 0))
+	td, err := escrowspans.Traces(escrowspans.Clone(escrowspans.Template(b), 0))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -230,7 +208,7 @@ func BenchmarkFromPdata(b *testing.B) {
 // the second, so a front end that keeps parts of its input alive (strings
 // of a decoded request) is charged for them.
 func bufferedPerEscrow(tb testing.TB, mode string, k int) float64 {
-	tmpl := escrowspans.WithoutRoot(benchTemplate(tb))
+	tmpl := escrowspans.WithoutRoot(escrowspans.Template(tb))
 	dir := tb.TempDir()
 	ctx := context.Background()
 	var before, after runtime.MemStats

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
+	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -61,6 +64,24 @@ func Record(ctx context.Context) ([]sdktrace.ReadOnlySpan, error) {
 	}
 	return spans, nil
 }
+
+// Template is one escrow recorded by Record, once per test binary and
+// shared, so that the benchmarks that clone it record it once. It fails the
+// test when the recording did.
+func Template(tb testing.TB) []sdktrace.ReadOnlySpan {
+	tb.Helper()
+	spans, err := recordOnce()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return spans
+}
+
+var recordOnce = sync.OnceValues(func() ([]sdktrace.ReadOnlySpan, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return Record(ctx)
+})
 
 // WithoutRoot returns spans without the escrow's root span: an escrow in
 // flight, whose root has not arrived (or a process that died mid-escrow).
