@@ -3,8 +3,6 @@ package benchmarks
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -23,7 +21,6 @@ import (
 	"github.com/escrowtrace/escrowtrace/escrowjson"
 	"github.com/escrowtrace/escrowtrace/otelmsig"
 	"github.com/escrowtrace/escrowtrace/otelsetup"
-	"github.com/escrowtrace/escrowtrace/walletrpc/wallettest"
 )
 
 const (
@@ -47,7 +44,6 @@ func TestMain(m *testing.M) {
 	// benchmarks can report them.
 	otel.SetErrorHandler(&exportErrors)
 	code := m.Run()
-	removeTemplates()
 	os.Exit(code)
 }
 
@@ -401,96 +397,4 @@ func (e *escrows) end() {
 		e.esc.End(nil)
 		e.esc, e.round, e.ctx = nil, nil, nil
 	}
-}
-
-// --- fresh wallets ---
-
-var tmpl struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// templates returns a directory holding one new wallet per role (buyer,
-// vendor, arbiter: NAME and NAME.keys, empty password), made once per test
-// binary over RPC with create_wallet, as escrow servers make wallets.
-// Copies of them are fresh wallets: never multisig; SetupMultisig switches
-// multisig on in round 1.
-func templates(b *testing.B) string {
-	b.Helper()
-	if err := wallettest.CheckBinaries(); err != nil {
-		b.Fatal(err)
-	}
-	tmpl.once.Do(func() {
-		tmpl.dir, tmpl.err = makeTemplates()
-	})
-	if tmpl.err != nil {
-		b.Fatalf("making the template wallets: %v", tmpl.err)
-	}
-	return tmpl.dir
-}
-
-func makeTemplates() (string, error) {
-	dir, err := os.MkdirTemp("", "escrowtrace-bench-wallets-*")
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	p, err := wallettest.StartProcess(ctx, wallettest.Config{})
-	if err != nil {
-		return dir, err
-	}
-	defer p.Stop()
-	if err := p.CreateWallets(ctx, roles...); err != nil {
-		return dir, err
-	}
-	// close_wallet saves the last one; the others were saved when the
-	// next create_wallet switched away from them.
-	c, err := p.Client()
-	if err == nil {
-		err = c.CloseWallet(ctx)
-	}
-	if err != nil {
-		return dir, err
-	}
-	for _, r := range roles {
-		if err := copyWallet(p.WalletDir, r, dir, r); err != nil {
-			return dir, err
-		}
-	}
-	return dir, nil
-}
-
-func removeTemplates() {
-	if tmpl.dir != "" {
-		_ = os.RemoveAll(tmpl.dir)
-	}
-}
-
-// copyWallet copies the template wallet of role into dir under name.
-func copyWallet(src, role, dir, name string) error {
-	for _, suffix := range []string{"", ".keys"} {
-		if err := copyFile(filepath.Join(src, role+suffix), filepath.Join(dir, name+suffix)); err != nil {
-			return fmt.Errorf("copy wallet %s: %w", role, err)
-		}
-	}
-	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
