@@ -321,18 +321,7 @@ func (c *Instance) get(ctx context.Context, u string) ([]byte, error) {
 // shippedConfig is the config users run, relative to the repository root.
 var shippedConfig = filepath.Join("deploy", "collector", "config.yaml")
 
-// locate finds the collector binary and the repository root.
+// locate finds the binary and the repository root.
 func locate() (bin, root string, err error) {
-	root, err = testenv.RepoRoot(shippedConfig)
-	if err != nil {
-		return "", "", err
-	}
-	bin = os.Getenv(EnvBinary)
-	if bin == "" {
-		bin = filepath.Join(root, "bin", "escrowtrace-collector")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", "", fmt.Errorf("no escrowtrace-collector binary at %s: build it with `make collector` (from the Go module proxy, a few minutes the first time), or set %s", bin, EnvBinary)
-	}
-	return bin, root, nil
+	return testenv.Binary(shippedConfig, EnvBinary, "escrowtrace-collector", "build it with `make collector` (from the Go module proxy, a few minutes the first time)")
 }

@@ -202,20 +202,9 @@ func (j *Instance) get(ctx context.Context, u string) bool {
 // shippedConfig is the config users run, relative to the repository root.
 var shippedConfig = filepath.Join("deploy", "jaeger", "config-local.yaml")
 
-// locate finds the Jaeger binary and the repository root.
+// locate finds the binary and the repository root.
 func locate() (bin, root string, err error) {
-	root, err = testenv.RepoRoot(shippedConfig)
-	if err != nil {
-		return "", "", err
-	}
-	bin = os.Getenv(EnvBinary)
-	if bin == "" {
-		bin = filepath.Join(root, "bin", "jaeger")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		return "", "", fmt.Errorf("no Jaeger binary at %s: build it with `make jaeger` (Jaeger v2 from the Go module proxy, ~3 minutes once), or set %s", bin, EnvBinary)
-	}
-	return bin, root, nil
+	return testenv.Binary(shippedConfig, EnvBinary, "jaeger", "build it with `make jaeger` (Jaeger v2 from the Go module proxy, ~3 minutes once)")
 }
 
 // memoryConfig writes a copy of the shipped config whose trace backends

@@ -7,6 +7,7 @@ package testenv
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -78,4 +79,23 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Binary finds a built binary and the repository root (found by marker,
+// as RepoRoot): the path in the environment variable env, else bin/name
+// under the root. When the file is missing the error says how to build it
+// (hint, e.g. "build it with `make jaeger`") or which variable to set.
+func Binary(marker, env, name, hint string) (bin, root string, err error) {
+	root, err = RepoRoot(marker)
+	if err != nil {
+		return "", "", err
+	}
+	bin = os.Getenv(env)
+	if bin == "" {
+		bin = filepath.Join(root, "bin", name)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return "", "", fmt.Errorf("no %s binary at %s: %s, or set %s", name, bin, hint, env)
+	}
+	return bin, root, nil
 }
