@@ -106,20 +106,9 @@ func (d *demo) run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, o.timeout, fmt.Errorf("gave up after --timeout %v", o.timeout))
 	defer cancel()
 
-	r := &rig{log: d.log}
-	defer func() {
-		if ctx.Err() != nil {
-			d.log.Printf("%v: stopping what was started", interruption(ctx))
-		}
-		if serr := r.stop(); serr != nil {
-			err = errors.Join(err, fmt.Errorf("stopping wallet-rpc processes: %w", serr))
-		}
-	}()
-	plans, err := r.provision(ctx, o)
+	plans, stopRig, err := d.startRig(ctx, o)
+	defer func() { err = errors.Join(err, stopRig()) }()
 	if err != nil {
-		if ctx.Err() != nil {
-			return interruption(ctx)
-		}
 		return err
 	}
 	results := d.runEscrows(ctx, plans)
@@ -130,8 +119,8 @@ func (d *demo) run(ctx context.Context) (err error) {
 	// Flush: the JSON exporter writes each file when its escrow's root span
 	// reaches it, and OTLP sends what is left.
 	exportErr := shutdownOnce()
-	if serr := r.stop(); serr != nil {
-		return fmt.Errorf("stopping wallet-rpc processes: %w", serr)
+	if serr := stopRig(); serr != nil {
+		return serr
 	}
 	d.jaeger = otlpConfigured()
 	err = d.report(out, results, exportErr)

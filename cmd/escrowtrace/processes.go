@@ -163,20 +163,9 @@ func (d *demo) runProcesses(ctx context.Context) (err error) {
 	}
 	d.log.Printf("instrumentation on in each process: OTLP to the collector, no files of their own (otelsetup.WithoutFiles)")
 
-	r := &rig{log: d.log}
-	defer func() {
-		if ctx.Err() != nil {
-			d.log.Printf("%v: stopping what was started", interruption(ctx))
-		}
-		if serr := r.stop(); serr != nil {
-			err = errors.Join(err, fmt.Errorf("stopping wallet-rpc processes: %w", serr))
-		}
-	}()
-	plans, err := r.provision(ctx, o)
+	plans, stopRig, err := d.startRig(ctx, o)
+	defer func() { err = errors.Join(err, stopRig()) }()
 	if err != nil {
-		if ctx.Err() != nil {
-			return interruption(ctx)
-		}
 		return err
 	}
 
@@ -196,8 +185,8 @@ func (d *demo) runProcesses(ctx context.Context) (err error) {
 	if ctx.Err() != nil {
 		return interruption(ctx)
 	}
-	if serr := r.stop(); serr != nil {
-		return fmt.Errorf("stopping wallet-rpc processes: %w", serr)
+	if serr := stopRig(); serr != nil {
+		return serr
 	}
 
 	hint := ""

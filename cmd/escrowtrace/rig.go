@@ -199,3 +199,25 @@ func plural(n int, suffix string) string {
 	}
 	return suffix
 }
+
+// startRig starts the wallet-rpc processes and wallets that o's escrows
+// need. The returned stop, to be deferred also after an error, stops what
+// was started and says so when ctx ended. An error after ctx ended is the
+// interruption.
+func (d *demo) startRig(ctx context.Context, o demoOptions) (plans []escrowPlan, stop func() error, err error) {
+	r := &rig{log: d.log}
+	stop = func() error {
+		if ctx.Err() != nil {
+			d.log.Printf("%v: stopping what was started", interruption(ctx))
+		}
+		if err := r.stop(); err != nil {
+			return fmt.Errorf("stopping wallet-rpc processes: %w", err)
+		}
+		return nil
+	}
+	plans, err = r.provision(ctx, o)
+	if err != nil && ctx.Err() != nil {
+		err = interruption(ctx)
+	}
+	return plans, stop, err
+}
